@@ -1,0 +1,92 @@
+#!/bin/sh
+# libimsafe set-up, build and test on Debian 12 (run as root on a fresh machine;
+# it installs what is missing with apt-get).
+#
+#   ./build.sh samples   build, then judge the bundled samples in examples/samples
+#                        (exits 1: the hostile samples are rejected, as they must be)
+#   ./build.sh check     build, then run every test suite; ends with "N passed, N failed"
+set -eu
+
+PACKAGES="autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
+  libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev libspng-dev
+  python3 python3-pil libjpeg-turbo-progs giflib-tools mandoc valgrind binutils"
+
+top=$(cd "$(dirname "$0")" && pwd)
+corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+install_missing() {
+    missing=""
+    for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+            missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    echo "== installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# configure DIR [configure options...]: an out-of-tree build in $top/DIR
+configure_in() {
+    dir=$1
+    shift
+    mkdir -p "$top/$dir"
+    (cd "$top/$dir" && "$top/configure" -q --with-corpus="$corpus" "$@")
+}
+
+bootstrap() {
+    install_missing
+    [ -d "$corpus/pngsuite" ] || { echo "corpus not found at $corpus" >&2; exit 2; }
+    (cd "$top" && autoreconf -fi >/dev/null 2>&1) || (cd "$top" && autoreconf -fi)
+    configure_in build --enable-werror
+    make -s -C "$top/build" -j"$jobs"
+}
+
+# Sum automake's per-suite counts into one closing line.
+summary=""
+run_suite() {
+    name=$1
+    dir=$2
+    shift 2
+    echo "== $name"
+    if make -s -C "$top/$dir" -j"$jobs" "$@" check; then status=ok; else status=FAILED; fi
+    log="$top/$dir/test-suite.log"
+    pass=$(sed -n 's/^# PASS: *//p' "$log" | head -n1)
+    fail=$(sed -n 's/^# FAIL: *//p' "$log" | head -n1)
+    err=$(sed -n 's/^# ERROR: *//p' "$log" | head -n1)
+    [ "$status" = ok ] || grep -B2 -A40 '^FAIL:\|^ERROR:' "$log" | head -n 200 || true
+    summary="$summary $name:${pass:-0}:$((${fail:-0} + ${err:-0}))"
+}
+
+case "${1:-}" in
+samples)
+    bootstrap
+    echo "== imsafe-check examples/samples/*"
+    exec "$top/build/tools/imsafe-check" "$top"/examples/samples/*.*
+    ;;
+check)
+    bootstrap
+    run_suite default build
+    configure_in build-asan --enable-werror --enable-sanitizers
+    make -s -C "$top/build-asan" -j"$jobs"
+    run_suite asan build-asan
+    passed=0
+    failed=0
+    for s in $summary; do
+        p=$(echo "$s" | awk -F: '{print $(NF-1)}')
+        f=$(echo "$s" | awk -F: '{print $NF}')
+        passed=$((passed + p))
+        failed=$((failed + f))
+    done
+    echo "== suites: $summary"
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    ;;
+*)
+    echo "usage: $0 samples|check" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,496 @@
+/*
+ * imsafe.h - libimsafe, instant-messaging attachment sanitizer.
+ *
+ * The only public header of libimsafe.  It includes no header of libpng,
+ * libjpeg or giflib and exposes opaque handles only.
+ *
+ * Life cycle
+ *   1. imsafe_policy_new() gives a policy with strict defaults; adjust it with
+ *      imsafe_policy_set(), imsafe_policy_set_action(), imsafe_policy_kill(),
+ *      imsafe_policy_set_label() or imsafe_policy_parse(), then
+ *      imsafe_policy_freeze() it.  Policies are allocated with malloc(), not
+ *      the caller's allocator: they live outside any one call.
+ *   2. imsafe_ctx_new() gives a context per worker thread (allocator, state).
+ *   3. imsafe_sanitize() judges one payload held in memory and returns a
+ *      result: verdict, detected type, reason, notes, detail and, for a
+ *      sanitized payload, a newly built output buffer.
+ *   4. imsafe_result_free(), imsafe_ctx_free(), imsafe_policy_unref().
+ *
+ * Threads
+ *   - A frozen policy is read-only: any number of threads may pass it to
+ *     imsafe_sanitize() at once.  Policies are reference-counted (atomically),
+ *     so a host may build a new policy, freeze it and swap its pointer in while
+ *     calls still hold the old one (imsafe_policy_ref()/_unref()).
+ *   - A context serves one thread at a time; use one context per thread.
+ *   - A result belongs to whoever holds it; it does not refer to the context.
+ *   - imsafe_reason_name(), _meaning(), _from_name(), imsafe_type_name(),
+ *     _from_name(), imsafe_feature_name(), imsafe_verdict_name(),
+ *     imsafe_strerror() and the version functions are safe from any thread.
+ *   - The library has no global mutable state and no init function.
+ *
+ * Ownership
+ *   Input bytes, claimed name and claimed MIME type are borrowed for the
+ *   duration of the call only.  A result owns its output buffer, its strings
+ *   and a copy of the allocator: free it with imsafe_result_free(), never with
+ *   free().  Every free function accepts NULL.
+ *
+ * The library never opens a file, prints, or reads the environment.
+ */
+#ifndef IMSAFE_H
+#define IMSAFE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IMSAFE_VERSION_MAJOR 0
+#define IMSAFE_VERSION_MINOR 1
+#define IMSAFE_VERSION_PATCH 0
+#define IMSAFE_VERSION_STRING "0.1.0"
+/* major * 1000000 + minor * 1000 + patch */
+#define IMSAFE_VERSION_NUMBER 1000
+
+#if defined(_WIN32) && !defined(IMSAFE_STATIC)
+#ifdef IMSAFE_BUILDING
+#define IMSAFE_API __declspec(dllexport)
+#else
+#define IMSAFE_API __declspec(dllimport)
+#endif
+#elif defined(IMSAFE_BUILDING) && defined(__GNUC__) && !defined(IMSAFE_STATIC)
+#define IMSAFE_API __attribute__((visibility("default")))
+#else
+#define IMSAFE_API
+#endif
+
+/* ---------------------------------------------------------------- handles */
+
+typedef struct imsafe_policy imsafe_policy; /* frozen after setup, shared */
+typedef struct imsafe_ctx imsafe_ctx;       /* one per worker thread */
+typedef struct imsafe_result imsafe_result; /* one call's outcome */
+
+/*
+ * A caller-supplied allocator.  This struct never changes.  alloc returns
+ * memory aligned for any type, or NULL; free accepts what alloc returned.
+ * Both may be called from any thread that uses a context built with it.
+ */
+typedef struct imsafe_allocator {
+    void *(*alloc)(void *opaque, size_t size);
+    void (*free)(void *opaque, void *ptr);
+    void *opaque;
+} imsafe_allocator;
+
+/* ------------------------------------------------------- status (did it work) */
+
+typedef enum imsafe_status {
+    IMSAFE_OK = 0,        /* the call did its work (the verdict is in the result) */
+    IMSAFE_EINVAL = 1,    /* a bad argument, option or value; nothing changed */
+    IMSAFE_EBUSY = 2,     /* the policy is frozen: setters refuse */
+    IMSAFE_ENOMEM = 3,    /* the allocator failed while the call was under budget */
+    IMSAFE_EINTERNAL = 4, /* a bug in libimsafe; the context refuses more work */
+    IMSAFE_ESYNTAX = 5    /* imsafe_policy_parse(): the text has an error */
+} imsafe_status;
+
+IMSAFE_API const char *imsafe_strerror(imsafe_status status);
+
+/* ----------------------------------------------------------------- verdicts */
+
+typedef enum imsafe_verdict {
+    IMSAFE_SANITIZED = 1, /* rebuilt: the result carries new output bytes */
+    IMSAFE_PASSED = 2,    /* allowed as it is: the caller keeps its input */
+    IMSAFE_REJECTED = 3   /* refused: one reason, never any output */
+} imsafe_verdict;
+
+/* "sanitized", "passed", "rejected"; "unknown" for a value out of range. */
+IMSAFE_API const char *imsafe_verdict_name(imsafe_verdict verdict);
+
+/* -------------------------------------------------------------------- types */
+
+/* Types named by content sniffing.  Values never change; new ones are added
+ * at the end. */
+typedef enum imsafe_type {
+    IMSAFE_TYPE_UNKNOWN = 0,
+    IMSAFE_TYPE_PNG = 1,
+    IMSAFE_TYPE_JPEG = 2,
+    IMSAFE_TYPE_GIF = 3,
+    IMSAFE_TYPE_WEBP = 4,
+    IMSAFE_TYPE_BMP = 5,
+    IMSAFE_TYPE_TIFF = 6,
+    IMSAFE_TYPE_ICO = 7,
+    IMSAFE_TYPE_HEIC = 8,
+    IMSAFE_TYPE_HEIF = 9,
+    IMSAFE_TYPE_AVIF = 10,
+    IMSAFE_TYPE_MP4 = 11,
+    IMSAFE_TYPE_MOV = 12,
+    IMSAFE_TYPE_WEBM = 13, /* and Matroska */
+    IMSAFE_TYPE_OGG = 14,
+    IMSAFE_TYPE_MP3 = 15,
+    IMSAFE_TYPE_WAV = 16,
+    IMSAFE_TYPE_SVG = 17,
+    IMSAFE_TYPE_XML = 18,
+    IMSAFE_TYPE_HTML = 19,
+    IMSAFE_TYPE_PDF = 20,
+    IMSAFE_TYPE_RTF = 21,
+    IMSAFE_TYPE_OLE2 = 22, /* doc, xls, ppt, msi */
+    IMSAFE_TYPE_ZIP = 23,
+    IMSAFE_TYPE_DOCX = 24,
+    IMSAFE_TYPE_XLSX = 25,
+    IMSAFE_TYPE_PPTX = 26,
+    IMSAFE_TYPE_ODF = 27, /* odt, ods, odp */
+    IMSAFE_TYPE_EPUB = 28,
+    IMSAFE_TYPE_JAR = 29,
+    IMSAFE_TYPE_APK = 30,
+    IMSAFE_TYPE_GZIP = 31,
+    IMSAFE_TYPE_7Z = 32,
+    IMSAFE_TYPE_RAR = 33,
+    IMSAFE_TYPE_PE = 34,
+    IMSAFE_TYPE_ELF = 35,
+    IMSAFE_TYPE_MACHO = 36,
+    IMSAFE_TYPE_SCRIPT = 37, /* shebang, or a Windows script by content */
+    IMSAFE_TYPE_TEXT = 38,   /* plain UTF-8 / ASCII text */
+    IMSAFE_TYPE_MNG = 39,
+    IMSAFE_TYPE_MVG = 40,    /* ImageMagick vector graphics (runs commands) */
+    IMSAFE_TYPE_LNK = 41,    /* Windows shortcut */
+    IMSAFE_TYPE_JAVA_CLASS = 42,
+    IMSAFE_TYPE_DEX = 43     /* Android Dalvik executable */
+} imsafe_type;
+
+/* Number of type values (for loops over every type; grows with new types). */
+#define IMSAFE_TYPE_COUNT 44
+
+/* "png", "jpeg", ... ; "unknown" for a value out of range. */
+IMSAFE_API const char *imsafe_type_name(imsafe_type type);
+/* Inverse of imsafe_type_name(); returns -1 for a name it does not know. */
+IMSAFE_API int imsafe_type_from_name(const char *name);
+
+/* ------------------------------------------------------------------ reasons */
+
+/*
+ * Why a payload was rejected (one per rejection) or what was changed in an
+ * accepted one (notes).  The dotted names are stable and are what logs and
+ * JSON carry; see imsafe_reason_name() and libimsafe-reasons(3).  Values are
+ * never renumbered; new ones are added at the end.
+ */
+typedef enum imsafe_reason {
+    IMSAFE_R_NONE = 0,
+    IMSAFE_R_LIMIT_INPUT_BYTES = 1,
+    IMSAFE_R_LIMIT_WIDTH = 2,
+    IMSAFE_R_LIMIT_HEIGHT = 3,
+    IMSAFE_R_LIMIT_PIXELS = 4,
+    IMSAFE_R_LIMIT_FRAMES = 5,
+    IMSAFE_R_LIMIT_FRAME_PIXELS = 6,
+    IMSAFE_R_LIMIT_MEMORY = 7,
+    IMSAFE_R_LIMIT_CHUNK_BYTES = 8,
+    IMSAFE_R_LIMIT_DECOMPRESSED_BYTES = 9,
+    IMSAFE_R_LIMIT_SCANS = 10,
+    IMSAFE_R_LIMIT_ICC_BYTES = 11,
+    IMSAFE_R_LIMIT_ARCHIVE_ENTRIES = 12,
+    IMSAFE_R_LIMIT_ARCHIVE_BYTES = 13,
+    IMSAFE_R_LIMIT_ARCHIVE_RATIO = 14,
+    IMSAFE_R_LIMIT_ARCHIVE_DEPTH = 15,
+    IMSAFE_R_MALFORMED_EMPTY = 16,
+    IMSAFE_R_MALFORMED_TRUNCATED = 17,
+    IMSAFE_R_MALFORMED_CRC = 18,
+    IMSAFE_R_MALFORMED_SIGNATURE = 19,
+    IMSAFE_R_MALFORMED_PNG = 20,
+    IMSAFE_R_MALFORMED_PNG_IHDR = 21,
+    IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER = 22,
+    IMSAFE_R_MALFORMED_PNG_CRITICAL_CHUNK = 23,
+    IMSAFE_R_MALFORMED_PNG_PALETTE = 24,
+    IMSAFE_R_MALFORMED_PNG_TRNS = 25,
+    IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX = 26,
+    IMSAFE_R_MALFORMED_PNG_IMAGE_DATA = 27,
+    IMSAFE_R_MALFORMED_PNG_CHUNK = 28,
+    IMSAFE_R_MALFORMED_APNG = 29,
+    IMSAFE_R_MALFORMED_JPEG = 30,
+    IMSAFE_R_MALFORMED_JPEG_MARKER = 31,
+    IMSAFE_R_MALFORMED_JPEG_SOF = 32,
+    IMSAFE_R_MALFORMED_JPEG_TABLES = 33,
+    IMSAFE_R_MALFORMED_JPEG_DATA = 34,
+    IMSAFE_R_MALFORMED_GIF = 35,
+    IMSAFE_R_MALFORMED_GIF_FRAME_EMPTY = 36,
+    IMSAFE_R_MALFORMED_GIF_FRAME_OUTSIDE = 37,
+    IMSAFE_R_MALFORMED_GIF_LZW = 38,
+    IMSAFE_R_MALFORMED_GIF_COLORMAP = 39,
+    IMSAFE_R_MALFORMED_GIF_PIXEL_DATA = 40,
+    IMSAFE_R_MALFORMED_ZIP = 41,
+    IMSAFE_R_MALFORMED_ZIP_HEADER_MISMATCH = 42,
+    IMSAFE_R_MALFORMED_GZIP = 43,
+    IMSAFE_R_UNSUPPORTED_PNG_CGBI = 44,
+    IMSAFE_R_UNSUPPORTED_JPEG_LOSSLESS = 45,
+    IMSAFE_R_UNSUPPORTED_JPEG_PRECISION = 46,
+    IMSAFE_R_UNSUPPORTED_JPEG_HIERARCHICAL = 47,
+    IMSAFE_R_UNSUPPORTED_JPEG_PROCESS = 48,
+    IMSAFE_R_UNSUPPORTED_ARCHIVE_METHOD = 49,
+    IMSAFE_R_TYPE_MISMATCH = 50,
+    IMSAFE_R_TYPE_UNKNOWN = 51,
+    IMSAFE_R_TYPE_EXECUTABLE = 52,
+    IMSAFE_R_TYPE_SCRIPT = 53,
+    IMSAFE_R_TYPE_ACTIVE_CONTENT = 54,
+    IMSAFE_R_FILENAME_INVALID_UTF8 = 55,
+    IMSAFE_R_FILENAME_CONTROL = 56,
+    IMSAFE_R_FILENAME_BIDI = 57,
+    IMSAFE_R_FILENAME_SEPARATOR = 58,
+    IMSAFE_R_FILENAME_TRAVERSAL = 59,
+    IMSAFE_R_FILENAME_ABSOLUTE = 60,
+    IMSAFE_R_FILENAME_RESERVED = 61,
+    IMSAFE_R_FILENAME_TRAILING = 62,
+    IMSAFE_R_FILENAME_HIDDEN_EXTENSION = 63,
+    IMSAFE_R_FILENAME_PADDING = 64,
+    IMSAFE_R_FILENAME_PERCENT_ENCODED = 65,
+    IMSAFE_R_FILENAME_TOO_LONG = 66,
+    IMSAFE_R_ARCHIVE_TRAVERSAL = 67,
+    IMSAFE_R_ARCHIVE_ABSOLUTE = 68,
+    IMSAFE_R_ARCHIVE_DUPLICATE = 69,
+    IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY = 70,
+    IMSAFE_R_ARCHIVE_ENCRYPTED = 71,
+    IMSAFE_R_ARCHIVE_PREFIX = 72,
+    IMSAFE_R_ARCHIVE_OVERLAP = 73,
+    IMSAFE_R_POLYGLOT_ARCHIVE = 74,
+    IMSAFE_R_POLYGLOT_EXECUTABLE = 75,
+    IMSAFE_R_POLYGLOT_SCRIPT = 76,
+    IMSAFE_R_POLYGLOT_HTML = 77,
+    IMSAFE_R_POLYGLOT_XML = 78,
+    IMSAFE_R_POLYGLOT_PDF = 79,
+    IMSAFE_R_POLICY_TYPE_REJECTED = 80,
+    IMSAFE_R_POLICY_KILLED_TYPE = 81,
+    IMSAFE_R_POLICY_KILLED_FEATURE = 82,
+    IMSAFE_R_NOTE_TRAILING_DROPPED = 83,
+    IMSAFE_R_NOTE_METADATA_DROPPED = 84,
+    IMSAFE_R_NOTE_ANIMATION_DROPPED = 85,
+    IMSAFE_R_NOTE_INTERLACE_DROPPED = 86,
+    IMSAFE_R_NOTE_ICC_DROPPED = 87,
+    IMSAFE_R_NOTE_COLORSPACE_DROPPED = 88,
+    IMSAFE_R_NOTE_EXIF_IGNORED = 89,
+    IMSAFE_R_NOTE_ORIENTATION_KEPT = 90,
+    IMSAFE_R_NOTE_TYPE_MISMATCH = 91,
+    IMSAFE_R_NOTE_FRAME_CLIPPED = 92,
+    IMSAFE_R_NOTE_ANIMATION_FLATTENED = 93,
+    IMSAFE_R_NOTE_CONVERTED = 94,
+    IMSAFE_R_NOTE_FILENAME = 95,
+    IMSAFE_R_NOTE_WARNINGS_TOLERATED = 96,
+    IMSAFE_R_NOTE_EXTENSIONS_DROPPED = 97
+} imsafe_reason;
+
+/* Number of reason values (grows with new reasons). */
+#define IMSAFE_REASON_COUNT 98
+
+/* "limit.pixels", ...; NULL for a value out of range. */
+IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
+/* One-line meaning in English; NULL for a value out of range. */
+IMSAFE_API const char *imsafe_reason_meaning(imsafe_reason reason);
+/* Inverse of imsafe_reason_name(); returns -1 for a name it does not know. */
+IMSAFE_API int imsafe_reason_from_name(const char *name);
+
+/* ------------------------------------------------------------------ policy */
+
+/*
+ * Numeric options, set one at a time.  Units are in the names; each comment
+ * gives the range and the default.  A value out of range gives IMSAFE_EINVAL
+ * and changes nothing.  Values never change; new options are added at the end.
+ */
+typedef enum imsafe_opt {
+    IMSAFE_OPT_MAX_INPUT_BYTES = 1,    /* 1..2^40, default 104857600 (100 MiB) */
+    IMSAFE_OPT_MAX_WIDTH_PX = 2,       /* 1..1000000, default 32768 */
+    IMSAFE_OPT_MAX_HEIGHT_PX = 3,      /* 1..1000000, default 32768 */
+    IMSAFE_OPT_MAX_PIXELS = 4,         /* 1..2^40, default 60000000 (60 MP) */
+    IMSAFE_OPT_MAX_FRAMES = 5,         /* 1..1000000, default 1000 */
+    IMSAFE_OPT_MAX_TOTAL_FRAME_PIXELS = 6, /* 1..2^40, default 200000000 */
+    IMSAFE_OPT_MAX_MEMORY_BYTES = 7,   /* 1 MiB..2^40, default 536870912 (512 MiB) */
+    IMSAFE_OPT_MAX_CHUNK_BYTES = 8,    /* 1024..2^31-1, default 8388608 (8 MiB) */
+    IMSAFE_OPT_MAX_ICC_BYTES = 9,      /* 132..2^30, default 4194304 (4 MiB) */
+    IMSAFE_OPT_MAX_JPEG_SCANS = 10,    /* 1..100000, default 150 */
+    IMSAFE_OPT_TOLERATE_WARNINGS = 11, /* 0/1, default 0: a decoder warning rejects */
+    IMSAFE_OPT_KEEP_ICC = 12,          /* 0/1, default 1 (only a validated profile) */
+    IMSAFE_OPT_KEEP_COLORSPACE = 13,   /* 0/1, default 1: PNG sRGB/gAMA/cHRM */
+    IMSAFE_OPT_KEEP_ORIENTATION = 14,  /* 0/1, default 1: rebuilt EXIF Orientation */
+    IMSAFE_OPT_JPEG_MODE = 15,         /* IMSAFE_JPEG_LOSSLESS (default) | _PIXELS */
+    IMSAFE_OPT_JPEG_QUALITY = 16,      /* 1..100, default 90 (pixel mode) */
+    IMSAFE_OPT_PNG_ZLIB_LEVEL = 17,    /* 0..9, default 6 */
+    IMSAFE_OPT_PNG_FILTERS = 18,       /* IMSAFE_PNG_FILTERS_*, default _ADAPTIVE */
+    IMSAFE_OPT_GIF_FLATTEN = 19,       /* 0/1, default 0: keep the animation */
+    IMSAFE_OPT_GIF_TO_PNG = 20,        /* 0/1, default 0 */
+    IMSAFE_OPT_MAX_ARCHIVE_ENTRIES = 21,   /* 1..10000000, default 10000 */
+    IMSAFE_OPT_MAX_ARCHIVE_BYTES = 22,     /* 1..2^40, default 1073741824 (1 GiB total) */
+    IMSAFE_OPT_MAX_ARCHIVE_ENTRY_BYTES = 23, /* 1..2^40, default 268435456 (256 MiB) */
+    IMSAFE_OPT_MAX_ARCHIVE_RATIO = 24,     /* 1..100000, default 100 */
+    IMSAFE_OPT_MAX_ARCHIVE_DEPTH = 25,     /* 0..32, default 2 */
+    IMSAFE_OPT_ALLOW_ENCRYPTED = 26,       /* 0/1, default 0 */
+    IMSAFE_OPT_FILENAME_FINDINGS = 27,     /* IMSAFE_FINDINGS_REJECT (default) | _NOTE */
+    IMSAFE_OPT_MAX_FILENAME_BYTES = 28     /* 16..4096, default 255 */
+} imsafe_opt;
+
+#define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
+#define IMSAFE_JPEG_PIXELS 1   /* decoded and re-encoded at JPEG_QUALITY */
+
+#define IMSAFE_PNG_FILTERS_NONE 0     /* no row filter: fastest, larger */
+#define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */
+#define IMSAFE_PNG_FILTERS_FAST 2     /* None/Sub/Up only */
+
+#define IMSAFE_FINDINGS_REJECT 0 /* a filename finding rejects */
+#define IMSAFE_FINDINGS_NOTE 1   /* a filename finding becomes note.filename */
+
+/* What the policy does with a detected type. */
+typedef enum imsafe_action {
+    IMSAFE_ACTION_REJECT = 0,
+    IMSAFE_ACTION_PASS = 1,     /* allowed as is, after its checks */
+    IMSAFE_ACTION_SANITIZE = 2  /* rebuilt (PNG, JPEG, GIF only) */
+} imsafe_action;
+
+/* Features the kill switch can turn off (besides whole types). */
+typedef enum imsafe_feature {
+    IMSAFE_FEATURE_ALL_IMAGES = 1,       /* every image type */
+    IMSAFE_FEATURE_JPEG_PROGRESSIVE = 2,
+    IMSAFE_FEATURE_GIF_ANIMATED = 3,
+    IMSAFE_FEATURE_ICC_PROFILE = 4,      /* any image carrying an ICC profile */
+    IMSAFE_FEATURE_PNG_INTERLACED = 5,
+    IMSAFE_FEATURE_APNG = 6,
+    IMSAFE_FEATURE_ARCHIVES = 7          /* zip, zip-based types and gzip */
+} imsafe_feature;
+#define IMSAFE_FEATURE_COUNT 8
+
+/* "all_images", "jpeg_progressive", ...; NULL out of range. */
+IMSAFE_API const char *imsafe_feature_name(imsafe_feature feature);
+
+/*
+ * A new policy with strict defaults.  header_version is the header's
+ * IMSAFE_VERSION_NUMBER: defaults made stricter in a later release apply
+ * only to programs built with the newer header.  Returns NULL when out of
+ * memory.  The caller holds one reference.
+ */
+IMSAFE_API imsafe_policy *imsafe_policy_new_v(long header_version);
+#define imsafe_policy_new() imsafe_policy_new_v(IMSAFE_VERSION_NUMBER)
+
+/* Set or read a numeric option.  EINVAL: unknown option or value out of
+ * range (nothing changed).  EBUSY: the policy is frozen.  _get takes any
+ * policy, frozen or not; it returns EINVAL for an unknown option or NULL. */
+IMSAFE_API imsafe_status imsafe_policy_set(imsafe_policy *policy, imsafe_opt opt,
+                                           int64_t value);
+IMSAFE_API imsafe_status imsafe_policy_get(const imsafe_policy *policy,
+                                           imsafe_opt opt, int64_t *value);
+
+/* The action for one detected type.  EINVAL: NULL policy, a type or action
+ * out of range, SANITIZE for a type that has no sanitizer, or PASS for one
+ * that has (PNG, JPEG and GIF are never passed unrebuilt).  EBUSY: frozen.
+ * imsafe_policy_action() returns REJECT for a NULL policy or a bad type. */
+IMSAFE_API imsafe_status imsafe_policy_set_action(imsafe_policy *policy,
+                                                  imsafe_type type,
+                                                  imsafe_action action);
+IMSAFE_API imsafe_action imsafe_policy_action(const imsafe_policy *policy,
+                                              imsafe_type type);
+
+/*
+ * Kill switch: reject a type (feature 0) or a feature (type IMSAFE_TYPE_UNKNOWN)
+ * with an operator message (printable ASCII, at most 200 bytes; copied; NULL
+ * for none) until expires_unix (seconds since the epoch, UTC; 0 = no expiry).
+ * Such rejections carry policy.killed_type or policy.killed_feature and the
+ * message in the detail.  Exactly one of type / feature must be given.
+ * EINVAL: NULL policy, neither or both given, a message that is not
+ * printable ASCII or too long, a negative expiry.  EBUSY: frozen.
+ */
+IMSAFE_API imsafe_status imsafe_policy_kill(imsafe_policy *policy, imsafe_type type,
+                                            imsafe_feature feature,
+                                            const char *message,
+                                            int64_t expires_unix);
+
+/* A label (printable ASCII, at most 63 bytes, copied) that every result made
+ * under this policy reports, so a host can tell which policy judged it. */
+IMSAFE_API imsafe_status imsafe_policy_set_label(imsafe_policy *policy,
+                                                 const char *label);
+IMSAFE_API const char *imsafe_policy_label(const imsafe_policy *policy);
+
+/*
+ * Parse policy text (see imsafe-policy(5)) into policy, on top of what it
+ * already holds.  The library never reads files: the caller passes the text
+ * and an origin name (a file name, used in errors only).  On a syntax or
+ * value error returns IMSAFE_ESYNTAX, writes "origin:line: message" into
+ * err (at most err_size bytes, NUL-terminated; err may be NULL) and leaves
+ * the policy unchanged.  EBUSY: frozen.  EINVAL: NULL policy or text.
+ * ENOMEM: out of memory.  A NULL origin is reported as "policy".
+ */
+IMSAFE_API imsafe_status imsafe_policy_parse(imsafe_policy *policy, const char *text,
+                                             size_t len, const char *origin,
+                                             char *err, size_t err_size);
+
+/* Write the effective policy as text that imsafe_policy_parse() reads back to
+ * the same policy.  Returns a NUL-terminated string allocated with malloc()
+ * (the caller frees it with free()), or NULL for a NULL policy or when out
+ * of memory. */
+IMSAFE_API char *imsafe_policy_print(const imsafe_policy *policy);
+
+/* Freeze: afterwards the policy is read-only and may be shared by threads;
+ * setters return EBUSY.  Freezing twice is fine.  EINVAL: NULL. */
+IMSAFE_API imsafe_status imsafe_policy_freeze(imsafe_policy *policy);
+IMSAFE_API int imsafe_policy_is_frozen(const imsafe_policy *policy);
+
+/* Reference counting (atomic).  _ref returns its argument; _unref frees the
+ * policy when the last reference goes.  Both accept NULL. */
+IMSAFE_API imsafe_policy *imsafe_policy_ref(imsafe_policy *policy);
+IMSAFE_API void imsafe_policy_unref(imsafe_policy *policy);
+
+/* ------------------------------------------------------------------ context */
+
+/* A context for one worker thread.  allocator is copied; NULL means malloc
+ * and free.  Returns NULL when out of memory, or when the allocator lacks
+ * its alloc or free function. */
+IMSAFE_API imsafe_ctx *imsafe_ctx_new(const imsafe_allocator *allocator);
+IMSAFE_API void imsafe_ctx_free(imsafe_ctx *ctx);
+
+/* ----------------------------------------------------------------- sanitize */
+
+/*
+ * Judge one payload.  in/in_len: the bytes (borrowed; in may be NULL only
+ * when in_len is 0).  claimed_name and claimed_mime: what the sender said
+ * (borrowed, NUL-terminated, may be NULL); they never decide the type but
+ * are checked against it.  policy must be frozen.
+ *
+ * On IMSAFE_OK *res is a new result (verdict, type, reason, notes, detail,
+ * output); free it with imsafe_result_free().  On any other status *res is
+ * NULL: EINVAL (NULL ctx, policy or res, a policy not frozen, in NULL with
+ * in_len > 0), ENOMEM (the allocator failed under budget), EINTERNAL (a bug;
+ * the context then refuses further calls with EINTERNAL).
+ */
+IMSAFE_API imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy,
+                                         const void *in, size_t in_len,
+                                         const char *claimed_name,
+                                         const char *claimed_mime,
+                                         imsafe_result **res);
+
+/* ------------------------------------------------------------------- result */
+
+IMSAFE_API imsafe_verdict imsafe_result_verdict(const imsafe_result *res);
+/* The type the content was identified as. */
+IMSAFE_API imsafe_type imsafe_result_type(const imsafe_result *res);
+/* For a rejection its one reason; IMSAFE_R_NONE when accepted. */
+IMSAFE_API imsafe_reason imsafe_result_reason(const imsafe_result *res);
+/* Notes of an accepted payload (what was dropped or changed), in order of
+ * first occurrence, without repeats.  Index 0..count-1. */
+IMSAFE_API size_t imsafe_result_note_count(const imsafe_result *res);
+IMSAFE_API imsafe_reason imsafe_result_note(const imsafe_result *res, size_t index);
+/* Printable ASCII text about the verdict; never echoes input bytes; never
+ * NULL for a non-NULL result ("" when there is nothing to say). */
+IMSAFE_API const char *imsafe_result_detail(const imsafe_result *res);
+/* For IMSAFE_SANITIZED the rebuilt bytes (owned by the result, valid until
+ * imsafe_result_free()); NULL and *len = 0 otherwise.  len may be NULL. */
+IMSAFE_API const void *imsafe_result_output(const imsafe_result *res, size_t *len);
+/* The claimed name made safe to display: printable, no controls, no bidi
+ * overrides, no separators; never NULL ("" if no name was claimed). */
+IMSAFE_API const char *imsafe_result_display_name(const imsafe_result *res);
+/* The peak number of bytes charged to the call's budget (allocations made
+ * through the allocator plus reservations for libjpeg and giflib). */
+IMSAFE_API uint64_t imsafe_result_peak_bytes(const imsafe_result *res);
+/* The label of the policy that judged the payload ("" if none was set). */
+IMSAFE_API const char *imsafe_result_policy_label(const imsafe_result *res);
+IMSAFE_API void imsafe_result_free(imsafe_result *res);
+
+/* ------------------------------------------------------------------ version */
+
+IMSAFE_API long imsafe_version_number(void);
+IMSAFE_API const char *imsafe_version_string(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IMSAFE_H */

@@ -1,0 +1,304 @@
+/*
+ * imsafe.c - imsafe_sanitize(): the one way through the library.
+ *
+ *   budget -> filename -> sniff -> policy -> format -> result
+ *
+ * Only this file dispatches: a table maps a detected type to its module.
+ * Adding a format is one new file and one line in that table.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "imsafe_private.h"
+
+struct imsafe_ctx {
+    imsafe_allocator alloc;
+    int poisoned; /* an internal error happened: refuse further work */
+};
+
+/* --------------------------------------------------------------- dispatch */
+
+static const struct {
+    imsafe_type type;
+    imsafe__format_fn fn;
+} dispatch[] = {
+    {IMSAFE_TYPE_PNG, imsafe__png_sanitize},
+    {IMSAFE_TYPE_JPEG, imsafe__jpeg_sanitize},
+    {IMSAFE_TYPE_GIF, imsafe__gif_sanitize},
+    {IMSAFE_TYPE_ZIP, imsafe__zip_inspect},
+    {IMSAFE_TYPE_DOCX, imsafe__zip_inspect},
+    {IMSAFE_TYPE_XLSX, imsafe__zip_inspect},
+    {IMSAFE_TYPE_PPTX, imsafe__zip_inspect},
+    {IMSAFE_TYPE_ODF, imsafe__zip_inspect},
+    {IMSAFE_TYPE_EPUB, imsafe__zip_inspect},
+    {IMSAFE_TYPE_JAR, imsafe__zip_inspect},
+    {IMSAFE_TYPE_APK, imsafe__zip_inspect},
+    {IMSAFE_TYPE_GZIP, imsafe__gzip_inspect},
+};
+
+static imsafe__format_fn module_for(imsafe_type t)
+{
+    for (size_t i = 0; i < sizeof dispatch / sizeof dispatch[0]; i++)
+        if (dispatch[i].type == t)
+            return dispatch[i].fn;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ policy */
+
+/* Types that are the same thing under another name: a .docx that sniffs as
+ * a plain ZIP, a .mov that is an MP4. */
+static int same_family(imsafe_type a, imsafe_type b)
+{
+    static const imsafe_type zipdocs[] = {IMSAFE_TYPE_ZIP, IMSAFE_TYPE_DOCX, IMSAFE_TYPE_XLSX,
+                                          IMSAFE_TYPE_PPTX, IMSAFE_TYPE_ODF, IMSAFE_TYPE_EPUB};
+    int ia = 0, ib = 0;
+    for (size_t i = 0; i < sizeof zipdocs / sizeof zipdocs[0]; i++) {
+        ia |= a == zipdocs[i];
+        ib |= b == zipdocs[i];
+    }
+    if (ia && ib)
+        return 1;
+    return (a == IMSAFE_TYPE_MP4 || a == IMSAFE_TYPE_MOV) &&
+           (b == IMSAFE_TYPE_MP4 || b == IMSAFE_TYPE_MOV);
+}
+
+static int sanitizable(imsafe_type t)
+{
+    return t == IMSAFE_TYPE_PNG || t == IMSAFE_TYPE_JPEG || t == IMSAFE_TYPE_GIF;
+}
+
+/*
+ * Disguise (FORCEDENTRY: a PDF named .gif; ImageTragick: MVG named .jpg):
+ * the content decides the type, and a claim that names another type is a
+ * finding.  One image type claimed as another is harmless once rebuilt (a
+ * note); any other disagreement rejects.  Returns 1 when it rejected.
+ */
+static int check_claim(struct imsafe__job *job, imsafe_type claimed, const char *what)
+{
+    imsafe_type t = job->type;
+    if (claimed == IMSAFE_TYPE_UNKNOWN || claimed == t || same_family(claimed, t))
+        return 0;
+    if (sanitizable(claimed) && sanitizable(t)) {
+        imsafe__note(job, IMSAFE_R_NOTE_TYPE_MISMATCH);
+        imsafe__detail(job, "content is %s, %s says %s", imsafe_type_name(t), what,
+                       imsafe_type_name(claimed));
+        return 0;
+    }
+    /* a batch file or a script without a shebang is plain text by content */
+    if (imsafe__type_class(claimed) == IMSAFE_CLASS_SCRIPT && t == IMSAFE_TYPE_TEXT) {
+        imsafe__reject(job, IMSAFE_R_TYPE_SCRIPT, "%s names a script (%s)", what,
+                       imsafe_type_name(claimed));
+        return 1;
+    }
+    imsafe__reject(job, IMSAFE_R_TYPE_MISMATCH, "content is %s, %s says %s",
+                   imsafe_type_name(t), what, imsafe_type_name(claimed));
+    return 1;
+}
+
+static int check_kills(struct imsafe__job *job)
+{
+    const struct imsafe__kill *k = imsafe__killed_type(job->policy, job->type, job->now);
+    if (k != NULL) {
+        imsafe__reject(job, IMSAFE_R_POLICY_KILLED_TYPE, "%s switched off by the operator: %s",
+                       imsafe_type_name(job->type), k->message);
+        return 1;
+    }
+    enum imsafe__class c = imsafe__type_class(job->type);
+    imsafe_feature f = 0;
+    if (c == IMSAFE_CLASS_IMAGE)
+        f = IMSAFE_FEATURE_ALL_IMAGES;
+    else if (module_for(job->type) == imsafe__zip_inspect || job->type == IMSAFE_TYPE_GZIP)
+        f = IMSAFE_FEATURE_ARCHIVES;
+    k = f ? imsafe__killed_feature(job->policy, f, job->now) : NULL;
+    if (k != NULL) {
+        imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE, "%s switched off by the operator: %s",
+                       imsafe_feature_name(f), k->message);
+        return 1;
+    }
+    return 0;
+}
+
+static imsafe_reason reject_reason(imsafe_type t)
+{
+    switch (imsafe__type_class(t)) {
+    case IMSAFE_CLASS_UNKNOWN: return IMSAFE_R_TYPE_UNKNOWN;
+    case IMSAFE_CLASS_EXECUTABLE: return IMSAFE_R_TYPE_EXECUTABLE;
+    case IMSAFE_CLASS_SCRIPT: return IMSAFE_R_TYPE_SCRIPT;
+    case IMSAFE_CLASS_ACTIVE: return IMSAFE_R_TYPE_ACTIVE_CONTENT;
+    default: return IMSAFE_R_POLICY_TYPE_REJECTED;
+    }
+}
+
+/* Type + claimed name/MIME -> the action.  Returns the action, or
+ * IMSAFE_ACTION_REJECT after rejecting the job. */
+static imsafe_action decide(struct imsafe__job *job)
+{
+    if (check_kills(job))
+        return IMSAFE_ACTION_REJECT;
+    if (check_claim(job, imsafe__type_from_extension(job->claimed_name), "the name") ||
+        check_claim(job, imsafe__type_from_mime(job->claimed_mime), "the MIME type"))
+        return IMSAFE_ACTION_REJECT;
+    imsafe_action a = imsafe_policy_action(job->policy, job->type);
+    if (a == IMSAFE_ACTION_REJECT)
+        imsafe__reject(job, reject_reason(job->type), "the policy rejects %s",
+                       imsafe_type_name(job->type));
+    return a;
+}
+
+/* ---------------------------------------------------------------- pipeline */
+
+static imsafe_status run(struct imsafe__job *job)
+{
+    int64_t max_in = imsafe__opt(job->policy, IMSAFE_OPT_MAX_INPUT_BYTES);
+    if ((uint64_t)job->in_len > (uint64_t)max_in)
+        return imsafe__reject(job, IMSAFE_R_LIMIT_INPUT_BYTES, "%zu bytes, limit %lld",
+                              job->in_len, (long long)max_in);
+    imsafe__filename_check(job, job->claimed_name);
+    if (imsafe__rejected(job))
+        return IMSAFE_OK;
+    if (job->in_len == 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_EMPTY, "the payload has no bytes");
+    job->type = imsafe__sniff(job->in, job->in_len);
+    imsafe_type damaged = job->type == IMSAFE_TYPE_UNKNOWN
+                              ? imsafe__sniff_damaged(job->in, job->in_len)
+                              : IMSAFE_TYPE_UNKNOWN;
+    if (damaged != IMSAFE_TYPE_UNKNOWN)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_SIGNATURE, "a damaged %s signature",
+                              imsafe_type_name(damaged));
+    imsafe_action a = decide(job);
+    if (a == IMSAFE_ACTION_REJECT)
+        return IMSAFE_OK;
+    imsafe__format_fn fn = module_for(job->type);
+    if (fn == NULL) {
+        /* allowed as is: libimsafe has no parser for it (see policy.c) */
+        imsafe__accept(job, IMSAFE_PASSED);
+        return IMSAFE_OK;
+    }
+    return fn(job);
+}
+
+static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsafe_policy *p,
+                     const void *in, size_t n, const char *name, const char *mime)
+{
+    memset(job, 0, sizeof *job);
+    job->policy = p;
+    job->alloc = ctx->alloc;
+    job->budget = (uint64_t)imsafe__opt(p, IMSAFE_OPT_MAX_MEMORY_BYTES);
+    job->now = (int64_t)time(NULL);
+    job->in = in;
+    job->in_len = n;
+    job->claimed_name = name;
+    job->claimed_mime = mime;
+    imsafe__buf_init(&job->out, job);
+}
+
+imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, const void *in,
+                              size_t in_len, const char *claimed_name, const char *claimed_mime,
+                              imsafe_result **res)
+{
+    if (res != NULL)
+        *res = NULL;
+    if (ctx == NULL || policy == NULL || res == NULL || (in == NULL && in_len > 0) ||
+        !imsafe_policy_is_frozen(policy))
+        return IMSAFE_EINVAL;
+    if (ctx->poisoned)
+        return IMSAFE_EINTERNAL;
+
+    struct imsafe__job job;
+    char display[256];
+    job_init(&job, ctx, policy, in, in_len, claimed_name, claimed_mime);
+    imsafe__filename_display(claimed_name, display, sizeof display);
+    imsafe_status st = run(&job);
+    if (st == IMSAFE_OK && job.alloc_failed)
+        st = IMSAFE_ENOMEM;
+    if (st == IMSAFE_OK && job.verdict == 0)
+        st = IMSAFE_EINTERNAL; /* a module returned without a verdict: our bug */
+    if (st == IMSAFE_OK && job.verdict == IMSAFE_SANITIZED && job.out.len == 0)
+        st = IMSAFE_EINTERNAL;
+    if (st == IMSAFE_OK)
+        *res = imsafe__result_make(&job, display);
+    if (st == IMSAFE_OK && *res == NULL)
+        st = IMSAFE_ENOMEM;
+    imsafe__buf_free(&job.out); /* a rejection never carries output */
+    if (st == IMSAFE_OK && job.charged != 0)
+        st = IMSAFE_EINTERNAL; /* a module leaked: refuse to go on */
+    if (st == IMSAFE_EINTERNAL) {
+        ctx->poisoned = 1;
+        imsafe_result_free(*res);
+        *res = NULL;
+    }
+    return st;
+}
+
+/* ----------------------------------------------------------------- context */
+
+static void *default_alloc(void *opaque, size_t n)
+{
+    (void)opaque;
+    return malloc(n);
+}
+
+static void default_free(void *opaque, void *p)
+{
+    (void)opaque;
+    free(p);
+}
+
+imsafe_ctx *imsafe_ctx_new(const imsafe_allocator *allocator)
+{
+    imsafe_allocator a = {default_alloc, default_free, NULL};
+    if (allocator != NULL) {
+        if (allocator->alloc == NULL || allocator->free == NULL)
+            return NULL;
+        a = *allocator;
+    }
+    imsafe_ctx *ctx = a.alloc(a.opaque, sizeof *ctx);
+    if (ctx == NULL)
+        return NULL;
+    ctx->alloc = a;
+    ctx->poisoned = 0;
+    return ctx;
+}
+
+void imsafe_ctx_free(imsafe_ctx *ctx)
+{
+    if (ctx != NULL)
+        ctx->alloc.free(ctx->alloc.opaque, ctx);
+}
+
+/* ------------------------------------------------------------ names, version */
+
+const char *imsafe_strerror(imsafe_status status)
+{
+    switch (status) {
+    case IMSAFE_OK: return "success";
+    case IMSAFE_EINVAL: return "invalid argument, option or value";
+    case IMSAFE_EBUSY: return "the policy is frozen";
+    case IMSAFE_ENOMEM: return "out of memory";
+    case IMSAFE_EINTERNAL: return "internal error in libimsafe";
+    case IMSAFE_ESYNTAX: return "syntax error in policy text";
+    }
+    return "unknown status";
+}
+
+const char *imsafe_verdict_name(imsafe_verdict v)
+{
+    switch (v) {
+    case IMSAFE_SANITIZED: return "sanitized";
+    case IMSAFE_PASSED: return "passed";
+    case IMSAFE_REJECTED: return "rejected";
+    }
+    return "unknown";
+}
+
+long imsafe_version_number(void)
+{
+    return IMSAFE_VERSION_NUMBER;
+}
+
+const char *imsafe_version_string(void)
+{
+    return IMSAFE_VERSION_STRING;
+}

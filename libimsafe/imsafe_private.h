@@ -1,0 +1,238 @@
+/*
+ * imsafe_private.h - declarations shared across libimsafe's own files.
+ * Nothing here is public; every cross-file name starts with imsafe__.
+ */
+#ifndef IMSAFE_PRIVATE_H
+#define IMSAFE_PRIVATE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imsafe.h"
+
+#define IMSAFE_MAX_NOTES 16
+#define IMSAFE_DETAIL_MAX 256
+#define IMSAFE_LABEL_MAX 64
+#define IMSAFE_KILL_MSG_MAX 201
+
+/* Checked arithmetic on attacker-controlled numbers: 1 when it overflowed. */
+#define imsafe__mul_ovf(a, b, r) __builtin_mul_overflow((a), (b), (r))
+#define imsafe__add_ovf(a, b, r) __builtin_add_overflow((a), (b), (r))
+
+/* ------------------------------------------------------------------ policy */
+
+struct imsafe__kill {
+    int active;
+    int64_t expires; /* 0 = never */
+    char message[IMSAFE_KILL_MSG_MAX];
+};
+
+struct imsafe_policy {
+    int frozen;
+    int refs; /* atomic */
+    long header_version;
+    int64_t opt[IMSAFE_OPT_MAX_FILENAME_BYTES + 1];
+    unsigned char action[IMSAFE_TYPE_COUNT];
+    struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
+    struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];
+    char label[IMSAFE_LABEL_MAX];
+};
+
+/* Option table (policy.c): name, range, default.  Used by the parser too. */
+struct imsafe__optdef {
+    imsafe_opt opt;
+    const char *name; /* policy-file key */
+    int64_t min, max, def;
+};
+extern const struct imsafe__optdef imsafe__optdefs[];
+extern const size_t imsafe__optdef_count;
+const struct imsafe__optdef *imsafe__optdef_find(const char *name, size_t len);
+const struct imsafe__optdef *imsafe__optdef_get(imsafe_opt opt);
+
+static inline int64_t imsafe__opt(const struct imsafe_policy *p, imsafe_opt o)
+{
+    return p->opt[o];
+}
+
+/* Is the kill switch for this type / feature on at time now? */
+const struct imsafe__kill *imsafe__killed_type(const struct imsafe_policy *p,
+                                               imsafe_type t, int64_t now);
+const struct imsafe__kill *imsafe__killed_feature(const struct imsafe_policy *p,
+                                                  imsafe_feature f, int64_t now);
+
+/* ------------------------------------------------------------------- job */
+
+struct imsafe__buf {
+    uint8_t *data;
+    size_t len, cap;
+    struct imsafe__job *job;
+};
+
+/*
+ * One sanitize call.  Owned by imsafe.c; format modules receive a pointer.
+ * Modules set the verdict through imsafe__reject()/imsafe__accept() and add
+ * notes with imsafe__note(); output goes into job->out.
+ */
+struct imsafe__job {
+    const struct imsafe_policy *policy;
+    imsafe_allocator alloc;
+    uint64_t budget;  /* bytes this call may have charged at once */
+    uint64_t charged; /* bytes charged now */
+    uint64_t peak;    /* most bytes charged at once */
+    int alloc_failed; /* the allocator returned NULL under budget */
+    int internal_error;
+    int64_t now;      /* time of the call, for kill-switch expiry */
+
+    const uint8_t *in;
+    size_t in_len;
+    const char *claimed_name;
+    const char *claimed_mime;
+    imsafe_type type;
+    int depth; /* archive nesting */
+
+    imsafe_verdict verdict; /* 0 while undecided */
+    imsafe_reason reason;
+    imsafe_reason notes[IMSAFE_MAX_NOTES];
+    size_t note_count;
+    char detail[IMSAFE_DETAIL_MAX];
+    struct imsafe__buf out;
+};
+
+/* Reject with one reason; the first rejection wins, later ones are ignored.
+ * fmt must format only numbers and constant strings (never input bytes);
+ * the result is forced to printable ASCII anyway.  Returns IMSAFE_OK so a
+ * module can `return imsafe__reject(...)`. */
+imsafe_status imsafe__reject(struct imsafe__job *job, imsafe_reason reason,
+                             const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Add a note (deduplicated); ignored after a rejection. */
+void imsafe__note(struct imsafe__job *job, imsafe_reason note);
+/* Append to the detail of an accepted payload ("; "-separated). */
+void imsafe__detail(struct imsafe__job *job, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline int imsafe__rejected(const struct imsafe__job *job)
+{
+    return job->verdict == IMSAFE_REJECTED;
+}
+/* Printable-ASCII formatting into a fixed buffer (result.c). */
+void imsafe__vformat(char *dst, size_t size, const char *fmt, va_list ap);
+
+/* ----------------------------------------------------------------- budget */
+
+/* Allocate n bytes charged to the call.  Over budget: rejects the job with
+ * limit.memory and returns NULL.  Allocator failure under budget: marks
+ * job->alloc_failed and returns NULL.  imsafe__free(job, NULL) is fine. */
+void *imsafe__alloc(struct imsafe__job *job, size_t n);
+void *imsafe__calloc(struct imsafe__job *job, size_t count, size_t size);
+void imsafe__free(struct imsafe__job *job, void *p);
+/* Free a block imsafe__alloc() made after its job has ended (the result's
+ * output buffer). */
+/* Uncharge a block whose ownership leaves the call (into the result). */
+void imsafe__detach(struct imsafe__job *job, void *p);
+void imsafe__free_detached(const imsafe_allocator *a, void *p);
+/* Reserve bytes for a library that cannot take our allocator (libjpeg,
+ * giflib).  0 on success; on failure the job is rejected (limit.memory). */
+int imsafe__reserve(struct imsafe__job *job, uint64_t n, const char *what);
+void imsafe__unreserve(struct imsafe__job *job, uint64_t n);
+/* zlib-shaped callbacks charging the job (opaque = job). */
+void *imsafe__zalloc(void *opaque, unsigned items, unsigned size);
+void imsafe__zfree(void *opaque, void *p);
+
+/* ----------------------------------------------------------------- buffer */
+
+void imsafe__buf_init(struct imsafe__buf *b, struct imsafe__job *job);
+/* Append n bytes, growing geometrically.  0 on success, -1 on failure (the
+ * job is rejected or marked alloc_failed). */
+int imsafe__buf_append(struct imsafe__buf *b, const void *p, size_t n);
+int imsafe__buf_reserve(struct imsafe__buf *b, size_t extra);
+void imsafe__buf_free(struct imsafe__buf *b);
+
+/* ------------------------------------------------------------------ sniff */
+
+/* The type of a payload, from its content only. */
+imsafe_type imsafe__sniff(const uint8_t *p, size_t n);
+/* For an unknown payload: the image type whose damaged signature it has. */
+imsafe_type imsafe__sniff_damaged(const uint8_t *p, size_t n);
+/* Classes the pipeline and the tail checks reason about. */
+enum imsafe__class {
+    IMSAFE_CLASS_UNKNOWN = 0,
+    IMSAFE_CLASS_IMAGE,      /* png jpeg gif webp bmp tiff ico heic heif avif mng */
+    IMSAFE_CLASS_MEDIA,      /* audio and video */
+    IMSAFE_CLASS_DOCUMENT,   /* pdf rtf ole2 office */
+    IMSAFE_CLASS_ARCHIVE,    /* zip gzip 7z rar jar apk */
+    IMSAFE_CLASS_EXECUTABLE, /* pe elf macho class dex lnk */
+    IMSAFE_CLASS_SCRIPT,
+    IMSAFE_CLASS_ACTIVE,     /* html svg xml mvg */
+    IMSAFE_CLASS_TEXT
+};
+enum imsafe__class imsafe__type_class(imsafe_type t);
+/* Is this type one of those a claimed name extension or MIME type names?
+ * Returns the type a name's extension implies, or UNKNOWN. */
+imsafe_type imsafe__type_from_extension(const char *name);
+imsafe_type imsafe__type_from_mime(const char *mime);
+/* Extension or MIME that names an executable or script. */
+int imsafe__mime_is_dangerous(const char *mime);
+
+/*
+ * Trailing bytes after an image's end.  Looks at the start of the tail and
+ * searches the whole tail for archive, executable, script, HTML, XML/SVG and
+ * PDF signatures (an archive's end record may sit at the very end).  Rejects
+ * the job with a polyglot.* reason and returns 1 when one is found;
+ * otherwise adds note.trailing_dropped (if n > 0) and returns 0.
+ */
+int imsafe__check_tail(struct imsafe__job *job, const uint8_t *tail, size_t n);
+
+/* -------------------------------------------------------------- filename */
+
+/* Check the claimed name; rejects or notes per policy.  Writes the safe
+ * display name into dst (size bytes, NUL-terminated). */
+void imsafe__filename_check(struct imsafe__job *job, const char *name);
+void imsafe__filename_display(const char *name, char *dst, size_t size);
+/* 0 when fine, else the first finding's reason. */
+imsafe_reason imsafe__filename_finding(const char *name, size_t max_bytes);
+/* Does this (archive entry or claimed) name end in an executable/script
+ * extension? */
+int imsafe__name_is_dangerous(const char *name, size_t len);
+
+/* ----------------------------------------------------------------- formats */
+
+/* One entry point per format, one signature.  The module validates
+ * job->in / job->in_len and either rejects, or accepts with output in
+ * job->out (sanitize) or without (inspect).  Returns a status: OK unless the
+ * allocator failed or an internal error happened. */
+typedef imsafe_status (*imsafe__format_fn)(struct imsafe__job *job);
+imsafe_status imsafe__png_sanitize(struct imsafe__job *job);
+imsafe_status imsafe__jpeg_sanitize(struct imsafe__job *job);
+imsafe_status imsafe__gif_sanitize(struct imsafe__job *job);
+imsafe_status imsafe__zip_inspect(struct imsafe__job *job);
+imsafe_status imsafe__gzip_inspect(struct imsafe__job *job);
+
+imsafe_result *imsafe__result_make(struct imsafe__job *job, const char *display_name);
+
+/* Accept the job as sanitized (output in job->out) or passed. */
+void imsafe__accept(struct imsafe__job *job, imsafe_verdict verdict);
+
+/* ---------------------------------------------------------- shared helpers */
+
+/* Encode 8-bit palette or RGBA rows as PNG (used by GIF-to-PNG conversion).
+ * Rows are pulled through the callback one at a time (y = 0..height-1). */
+struct imsafe__png_enc;
+typedef const uint8_t *(*imsafe__row_fn)(void *opaque, uint32_t y);
+int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width,
+                               uint32_t height, const uint8_t *palette_rgb,
+                               int palette_len, int transparent_index,
+                               imsafe__row_fn row, void *opaque);
+
+/* EXIF orientation (exif.c): 1..8, or 0 when absent; -1 when the EXIF is
+ * malformed (the caller ignores it and notes note.exif_ignored). */
+int imsafe__exif_orientation(const uint8_t *p, size_t n);
+/* Build a minimal EXIF APP1 payload ("Exif\0\0" + TIFF) holding only the
+ * Orientation tag.  Returns its length (<= size) or 0. */
+size_t imsafe__exif_build(int orientation, uint8_t *dst, size_t size);
+
+/* ICC profile check (icc.c): 0 when the profile header and tag table are
+ * sane and n <= max, else -1.  */
+int imsafe__icc_check(const uint8_t *p, size_t n, uint64_t max);
+
+#endif /* IMSAFE_PRIVATE_H */

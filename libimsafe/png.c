@@ -1,0 +1,889 @@
+/*
+ * png.c - PNG validation and rebuild on libpng 1.6.
+ *
+ * Byte layout (PNG 3rd edition):
+ *   signature 89 50 4E 47 0D 0A 1A 0A
+ *   chunk*:   length (4, big-endian, <= 2^31-1) | type (4 letters) | data | CRC-32
+ *             (over type + data)
+ *   IHDR first (13 bytes: width, height, bit depth, colour type, compression,
+ *   filter, interlace), PLTE before IDAT, IDAT chunks consecutive, IEND last.
+ *   Type letter case: 1st upper = critical, 2nd upper = public.
+ *   APNG adds acTL (before IDAT), fcTL and fdAT, all carrying one sequence.
+ *
+ * Allowlist of the rebuild:
+ *   kept    IHDR values (same colour type and bit depth), PLTE for palette
+ *           images, tRNS, pixel values (lossless)
+ *   kept by policy  sRGB, gAMA, cHRM (keep_colorspace); iCCP after its size,
+ *           zlib stream and profile header are validated (keep_icc)
+ *   rebuilt IDAT (new zlib stream, non-interlaced), IEND
+ *   dropped interlacing, tEXt zTXt iTXt tIME eXIf pHYs bKGD sBIT hIST sPLT
+ *           oFFs pCAL sCAL sTER cICP mDCV cLLI and every unknown ancillary
+ *           chunk, APNG animation (the default image is kept), a suggested
+ *           palette in truecolour images, bytes after IEND
+ *
+ * Two passes.  First our own chunk walk over the whole payload (no
+ * allocation except to inflate iCCP): lengths, CRCs, order, IHDR/PLTE/tRNS
+ * consistency (CVE-2004-0597), limits checked before any pixel buffer
+ * exists, APNG structure, the tail after IEND.  Then libpng decodes the
+ * bytes up to IEND with every ancillary chunk ignored, rows stream straight
+ * into a libpng writer; palette indices are checked row by row (libpng
+ * 1.6.39 only warns, late, and misses index == num_palette).
+ */
+#include <setjmp.h>
+#include <string.h>
+
+#include <png.h>
+#include <zlib.h>
+
+#include "imsafe_private.h"
+
+#define CHUNK_MAX 0x7fffffffu /* PNG spec: lengths are at most 2^31-1 */
+
+struct pngwalk {
+    uint32_t width, height;
+    uint8_t depth, color, interlace;
+    size_t iend_end;      /* offset just past IEND's CRC */
+    size_t idat_count;
+    int plte_entries;     /* 0 when no PLTE */
+    uint8_t plte[256 * 3];
+    int trns_len;
+    uint8_t trns[256];
+    int has_srgb, has_gama, has_chrm;
+    uint8_t srgb_intent;
+    uint32_t gama;
+    uint32_t chrm[8];
+    uint8_t *icc;         /* inflated, validated profile (budget), or NULL */
+    size_t icc_len;
+    int icc_seen;
+    int metadata;         /* dropped ancillary chunks */
+    /* APNG */
+    int animated;         /* acTL precedes the first IDAT */
+    int actl_seen;
+    uint32_t actl_frames, fctl_count, next_seq;
+    int fdat_pending;     /* a frame after IDAT still waits for its data */
+};
+
+/* -------------------------------------------------------------- helpers */
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int is_type(const uint8_t *t, const char *name)
+{
+    return memcmp(t, name, 4) == 0;
+}
+
+static int critical(const uint8_t *t)
+{
+    return (t[0] & 0x20) == 0;
+}
+
+/* Bits per pixel from IHDR, 0 for an invalid depth/colour combination
+ * (PNG spec table 11.1). */
+static unsigned bits_per_pixel(unsigned color, unsigned depth)
+{
+    switch (color) {
+    case 0: return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16 ? depth : 0;
+    case 3: return depth == 1 || depth == 2 || depth == 4 || depth == 8 ? depth : 0;
+    case 2: return depth == 8 || depth == 16 ? 3 * depth : 0;
+    case 4: return depth == 8 || depth == 16 ? 2 * depth : 0;
+    case 6: return depth == 8 || depth == 16 ? 4 * depth : 0;
+    default: return 0;
+    }
+}
+
+/* ---------------------------------------------------------------- IHDR */
+
+static int check_limits(struct imsafe__job *job, const struct pngwalk *w)
+{
+    const struct imsafe_policy *p = job->policy;
+    uint64_t pixels;
+    if (w->width > (uint64_t)imsafe__opt(p, IMSAFE_OPT_MAX_WIDTH_PX))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_WIDTH, "width %u, limit %lld", w->width,
+                              (long long)imsafe__opt(p, IMSAFE_OPT_MAX_WIDTH_PX)), -1;
+    if (w->height > (uint64_t)imsafe__opt(p, IMSAFE_OPT_MAX_HEIGHT_PX))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_HEIGHT, "height %u, limit %lld", w->height,
+                              (long long)imsafe__opt(p, IMSAFE_OPT_MAX_HEIGHT_PX)), -1;
+    if (imsafe__mul_ovf((uint64_t)w->width, (uint64_t)w->height, &pixels) ||
+        pixels > (uint64_t)imsafe__opt(p, IMSAFE_OPT_MAX_PIXELS))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_PIXELS, "%u x %u pixels, limit %lld",
+                              w->width, w->height,
+                              (long long)imsafe__opt(p, IMSAFE_OPT_MAX_PIXELS)), -1;
+    return 0;
+}
+
+static int walk_ihdr(struct imsafe__job *job, struct pngwalk *w, const uint8_t *d, uint32_t len)
+{
+    if (len != 13)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR, "IHDR length %u, must be 13",
+                              len), -1;
+    w->width = be32(d);
+    w->height = be32(d + 4);
+    w->depth = d[8];
+    w->color = d[9];
+    w->interlace = d[12];
+    if (w->width == 0 || w->height == 0 || w->width > CHUNK_MAX || w->height > CHUNK_MAX)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR, "invalid dimensions %u x %u",
+                              w->width, w->height), -1;
+    if (bits_per_pixel(w->color, w->depth) == 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR,
+                              "invalid colour type %u with bit depth %u", w->color, w->depth), -1;
+    if (d[10] != 0 || d[11] != 0 || w->interlace > 1)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR,
+                              "invalid compression %u, filter %u or interlace %u method", d[10],
+                              d[11], w->interlace), -1;
+    return check_limits(job, w);
+}
+
+/* ------------------------------------------------------- PLTE and tRNS */
+
+static int walk_plte(struct imsafe__job *job, struct pngwalk *w, const uint8_t *d, uint32_t len)
+{
+    if (w->plte_entries || w->trns_len || w->idat_count)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER,
+                              "PLTE repeated, or after tRNS or IDAT"), -1;
+    if (w->color == 0 || w->color == 4)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_PALETTE,
+                              "PLTE in a greyscale image"), -1;
+    unsigned max = w->color == 3 ? 1u << w->depth : 256;
+    if (len == 0 || len % 3 != 0 || len / 3 > max)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_PALETTE,
+                              "PLTE length %u: not 1..%u entries of 3 bytes", len, max), -1;
+    w->plte_entries = (int)(len / 3);
+    memcpy(w->plte, d, len);
+    return 0;
+}
+
+/* tRNS must fit what it describes: for palette images at most one alpha per
+ * palette entry.  libpng before 1.2.6 copied a longer tRNS into a fixed
+ * buffer (CVE-2004-0597, the MSN Messenger flaw): reject, never truncate. */
+static int walk_trns(struct imsafe__job *job, struct pngwalk *w, const uint8_t *d, uint32_t len)
+{
+    if (w->trns_len || w->idat_count || (w->color == 3 && !w->plte_entries))
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER,
+                              "tRNS repeated, after IDAT, or before PLTE"), -1;
+    uint32_t maxval = (1u << (w->depth == 16 ? 16 : w->depth)) - 1;
+    switch (w->color) {
+    case 3:
+        if (len == 0 || len > (uint32_t)w->plte_entries)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_TRNS,
+                                  "tRNS has %u entries for a palette of %d", len,
+                                  w->plte_entries), -1;
+        break;
+    case 0:
+        if (len != 2 || (uint32_t)(d[0] << 8 | d[1]) > maxval)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_TRNS,
+                                  "tRNS for greyscale must be 2 bytes within the bit depth"), -1;
+        break;
+    case 2:
+        if (len != 6 || (uint32_t)(d[0] << 8 | d[1]) > maxval ||
+            (uint32_t)(d[2] << 8 | d[3]) > maxval || (uint32_t)(d[4] << 8 | d[5]) > maxval)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_TRNS,
+                                  "tRNS for truecolour must be 6 bytes within the bit depth"), -1;
+        break;
+    default:
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_TRNS,
+                              "tRNS in an image with an alpha channel"), -1;
+    }
+    w->trns_len = (int)len;
+    memcpy(w->trns, d, len);
+    return 0;
+}
+
+/* ------------------------------------------------------ colour chunks */
+
+/* Inflate an iCCP profile under the ICC size limit, then check its header
+ * and tag table.  A bomb (CVE-2010-0205 class) rejects; a profile that is
+ * merely broken is dropped with a note. */
+static int walk_iccp(struct imsafe__job *job, struct pngwalk *w, const uint8_t *d, uint32_t len)
+{
+    uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_ICC_BYTES);
+    if (w->icc_seen++ || w->has_srgb || w->plte_entries || w->idat_count)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER,
+                              "iCCP repeated, with sRGB, or after PLTE/IDAT"), -1;
+    const uint8_t *nul = memchr(d, 0, len < 81 ? len : 81);
+    if (nul == NULL || nul == d || (size_t)(nul - d) + 2 > len || nul[1] != 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                              "iCCP name or compression method invalid"), -1;
+    const uint8_t *z = nul + 2;
+    size_t zlen = len - (size_t)(z - d);
+    size_t cap = max < 65536 ? (size_t)max + 1 : 65536;
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    zs.zalloc = imsafe__zalloc;
+    zs.zfree = imsafe__zfree;
+    zs.opaque = job;
+    if (inflateInit(&zs) != Z_OK)
+        return -1;
+    uint8_t *buf = imsafe__alloc(job, cap);
+    size_t used = 0;
+    int zr = Z_BUF_ERROR;
+    zs.next_in = (Bytef *)z;
+    zs.avail_in = (uInt)zlen;
+    while (buf != NULL) {
+        zs.next_out = buf + used;
+        zs.avail_out = (uInt)(cap - used);
+        zr = inflate(&zs, Z_NO_FLUSH);
+        used = cap - zs.avail_out;
+        if (zr != Z_OK || used < cap)
+            break;
+        if (cap > max) {
+            zr = Z_MEM_ERROR; /* over the limit: stop inflating */
+            break;
+        }
+        size_t ncap = cap * 2 > max + 1 ? (size_t)max + 1 : cap * 2;
+        uint8_t *nb = imsafe__alloc(job, ncap);
+        if (nb != NULL)
+            memcpy(nb, buf, used);
+        imsafe__free(job, buf);
+        buf = nb;
+        cap = ncap;
+    }
+    inflateEnd(&zs);
+    if (buf == NULL)
+        return -1;
+    if (used > max) {
+        imsafe__free(job, buf);
+        return imsafe__reject(job, IMSAFE_R_LIMIT_ICC_BYTES, "iCCP inflates past %llu bytes",
+                              (unsigned long long)max), -1;
+    }
+    if (zr != Z_STREAM_END || zs.avail_in != 0 || imsafe__icc_check(buf, used, max) != 0) {
+        imsafe__free(job, buf);
+        imsafe__note(job, IMSAFE_R_NOTE_ICC_DROPPED);
+        imsafe__detail(job, "invalid ICC profile dropped");
+        return 0;
+    }
+    w->icc = buf;
+    w->icc_len = used;
+    return 0;
+}
+
+static int walk_colorspace(struct imsafe__job *job, struct pngwalk *w, const uint8_t *t,
+                           const uint8_t *d, uint32_t len)
+{
+    if (w->plte_entries || w->idat_count)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER,
+                              "colour-space chunk after PLTE or IDAT"), -1;
+    if (is_type(t, "sRGB")) {
+        if (len != 1 || d[0] > 3 || w->has_srgb++ || w->icc_seen)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                  "sRGB invalid, repeated or with iCCP"), -1;
+        w->srgb_intent = d[0];
+    } else if (is_type(t, "gAMA")) {
+        if (len != 4 || be32(d) == 0 || be32(d) > CHUNK_MAX || w->has_gama++)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                  "gAMA invalid, zero or repeated"), -1;
+        w->gama = be32(d);
+    } else {
+        if (len != 32 || w->has_chrm++)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                  "cHRM invalid or repeated"), -1;
+        for (int i = 0; i < 8; i++)
+            if ((w->chrm[i] = be32(d + 4 * i)) > CHUNK_MAX)
+                return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                      "cHRM value out of range"), -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------- dropped chunks */
+
+/* Chunks we drop are still checked where a strict decoder would refuse the
+ * file: fixed sizes, text keywords, sBIT ranges.  Text is never inflated. */
+static int walk_dropped(struct imsafe__job *job, struct pngwalk *w, const uint8_t *t,
+                        const uint8_t *d, uint32_t len)
+{
+    static const struct { const char *name; uint32_t len; } fixed[] = {
+        {"pHYs", 9}, {"tIME", 7}, {"oFFs", 9}, {"cICP", 4}, {"sTER", 1},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (is_type(t, fixed[i].name) && len != fixed[i].len)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                  "%s length %u, must be %u", fixed[i].name, len, fixed[i].len), -1;
+    if (is_type(t, "tEXt") || is_type(t, "zTXt") || is_type(t, "iTXt")) {
+        const uint8_t *nul = memchr(d, 0, len < 80 ? len : 80);
+        if (nul == NULL || nul == d)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                  "text chunk keyword missing or longer than 79 bytes"), -1;
+    }
+    if (is_type(t, "sBIT")) {
+        static const uint32_t want[7] = {1, 0, 3, 3, 2, 0, 4};
+        unsigned maxbits = w->color == 3 ? 8 : w->depth;
+        if (len != want[w->color])
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "sBIT length %u", len), -1;
+        for (uint32_t i = 0; i < len; i++)
+            if (d[i] == 0 || d[i] > maxbits)
+                return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                      "sBIT value %u outside 1..%u", d[i], maxbits), -1;
+    }
+    if (is_type(t, "bKGD")) {
+        uint32_t want = w->color == 3 ? 1 : (w->color == 0 || w->color == 4) ? 2 : 6;
+        if (len != want || (w->color == 3 && d[0] >= w->plte_entries))
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "bKGD invalid"), -1;
+    }
+    w->metadata++;
+    return 0;
+}
+
+/* -------------------------------------------------------------- APNG */
+
+/* APNG structure (only when acTL precedes IDAT; otherwise the file is a
+ * static PNG and its animation chunks are ignored, as the APNG spec says). */
+static int apng_seq(struct imsafe__job *job, struct pngwalk *w, const uint8_t *d)
+{
+    if (be32(d) != w->next_seq)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG, "sequence number %u, expected %u",
+                              be32(d), w->next_seq), -1;
+    w->next_seq++;
+    return 0;
+}
+
+static int walk_fctl(struct imsafe__job *job, struct pngwalk *w, const uint8_t *d, uint32_t len)
+{
+    if (len != 26 || apng_seq(job, w, d) != 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG, "fcTL length %u", len), -1;
+    uint32_t fw = be32(d + 4), fh = be32(d + 8), x = be32(d + 12), y = be32(d + 16);
+    uint64_t xe = (uint64_t)x + fw, ye = (uint64_t)y + fh;
+    if (fw == 0 || fh == 0 || xe > w->width || ye > w->height || d[24] > 2 || d[25] > 1)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG,
+                              "fcTL frame %u x %u at %u,%u outside %u x %u or bad ops", fw, fh,
+                              x, y, w->width, w->height), -1;
+    if (w->idat_count == 0 && (x != 0 || y != 0 || fw != w->width || fh != w->height))
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG,
+                              "the default image's fcTL must cover the whole image"), -1;
+    if (w->fdat_pending)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG, "a frame has no fdAT data"), -1;
+    w->fctl_count++;
+    w->fdat_pending = w->idat_count > 0;
+    return 0;
+}
+
+static int walk_apng(struct imsafe__job *job, struct pngwalk *w, const uint8_t *t,
+                     const uint8_t *d, uint32_t len)
+{
+    if (is_type(t, "acTL")) {
+        if (w->idat_count)
+            return 0; /* acTL after IDAT: not an animated PNG */
+        if (len != 8 || w->actl_seen++ || be32(d) == 0)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG, "acTL invalid or repeated"), -1;
+        w->actl_frames = be32(d);
+        if (w->actl_frames > (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_FRAMES))
+            return imsafe__reject(job, IMSAFE_R_LIMIT_FRAMES, "%u frames, limit %lld",
+                                  w->actl_frames,
+                                  (long long)imsafe__opt(job->policy, IMSAFE_OPT_MAX_FRAMES)), -1;
+        return 0;
+    }
+    if (!w->animated)
+        return 0;
+    if (is_type(t, "fcTL"))
+        return walk_fctl(job, w, d, len);
+    /* fdAT */
+    if (len < 4 || w->idat_count == 0 || w->fctl_count == 0 || apng_seq(job, w, d) != 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG, "fdAT misplaced or invalid"), -1;
+    w->fdat_pending = 0;
+    return 0;
+}
+
+/* Is the file animated, i.e. does acTL come before the first IDAT?  The
+ * default image's fcTL may precede acTL, so this is decided up front.  Only
+ * chunk headers are read; the full walk checks lengths and CRCs. */
+static int find_actl(const uint8_t *p, size_t n)
+{
+    for (size_t off = 8; n - off >= 12;) {
+        uint32_t len = be32(p + off);
+        if (is_type(p + off + 4, "acTL"))
+            return 1;
+        if (is_type(p + off + 4, "IDAT") || len > n - off - 12)
+            return 0;
+        off += 12 + (size_t)len;
+    }
+    return 0;
+}
+
+static int apng_finish(struct imsafe__job *job, const struct pngwalk *w)
+{
+    if (!w->animated)
+        return 0;
+    if (w->fctl_count != w->actl_frames || w->fdat_pending)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG,
+                              "acTL says %u frames, file has %u complete", w->actl_frames,
+                              w->fctl_count), -1;
+    const struct imsafe__kill *k =
+        imsafe__killed_feature(job->policy, IMSAFE_FEATURE_APNG, job->now);
+    if (k != NULL)
+        return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE,
+                              "animated PNG switched off by the operator: %s", k->message), -1;
+    imsafe__note(job, IMSAFE_R_NOTE_ANIMATION_DROPPED);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+static int walk_idat(struct imsafe__job *job, struct pngwalk *w, int after_other)
+{
+    if (w->color == 3 && !w->plte_entries)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_PALETTE,
+                              "palette image without PLTE before IDAT"), -1;
+    if (w->idat_count && after_other)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER,
+                              "IDAT chunks are not consecutive"), -1;
+    w->idat_count++;
+    return 0;
+}
+
+/* One chunk (type t, data d of len bytes) after IHDR. */
+static int walk_chunk(struct imsafe__job *job, struct pngwalk *w, const uint8_t *t,
+                      const uint8_t *d, uint32_t len, int prev_idat)
+{
+    if (is_type(t, "IDAT"))
+        return walk_idat(job, w, !prev_idat);
+    if (is_type(t, "IHDR"))
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER, "IHDR repeated"), -1;
+    if (is_type(t, "PLTE"))
+        return walk_plte(job, w, d, len);
+    if (critical(t))
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CRITICAL_CHUNK,
+                              "unknown critical chunk"), -1;
+    if (len > (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_CHUNK_BYTES))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_CHUNK_BYTES, "ancillary chunk of %u bytes, limit %lld",
+                              len, (long long)imsafe__opt(job->policy, IMSAFE_OPT_MAX_CHUNK_BYTES)), -1;
+    if (is_type(t, "tRNS"))
+        return walk_trns(job, w, d, len);
+    if (is_type(t, "iCCP"))
+        return walk_iccp(job, w, d, len);
+    if (is_type(t, "sRGB") || is_type(t, "gAMA") || is_type(t, "cHRM"))
+        return walk_colorspace(job, w, t, d, len);
+    if (is_type(t, "acTL") || is_type(t, "fcTL") || is_type(t, "fdAT"))
+        return walk_apng(job, w, t, d, len);
+    return walk_dropped(job, w, t, d, len);
+}
+
+/* Chunk header and CRC; returns the data length or -1. */
+static int64_t chunk_frame(struct imsafe__job *job, const uint8_t *p, size_t n, size_t off)
+{
+    if (n - off < 12)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_TRUNCATED,
+                              "the PNG ends inside a chunk header at offset %zu", off), -1;
+    uint32_t len = be32(p + off);
+    const uint8_t *t = p + off + 4;
+    if (len > CHUNK_MAX)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "chunk length %u over 2^31-1",
+                              len), -1;
+    if (len > n - off - 12)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_TRUNCATED,
+                              "a chunk of %u bytes runs past the end", len), -1;
+    for (int i = 0; i < 4; i++)
+        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z')))
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
+                                  "chunk type is not four letters"), -1;
+    uint32_t crc = (uint32_t)crc32(0L, t, len + 4);
+    if (crc != be32(t + 4 + len))
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_CRC, "chunk CRC mismatch at offset %zu",
+                              off), -1;
+    return len;
+}
+
+static int walk(struct imsafe__job *job, struct pngwalk *w)
+{
+    const uint8_t *p = job->in;
+    size_t n = job->in_len, off = 8;
+    int64_t len = chunk_frame(job, p, n, off);
+    if (len < 0)
+        return -1;
+    if (is_type(p + 12, "CgBI"))
+        return imsafe__reject(job, IMSAFE_R_UNSUPPORTED_PNG_CGBI, "Apple CgBI PNG"), -1;
+    if (!is_type(p + 12, "IHDR"))
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR, "the first chunk is not IHDR"), -1;
+    if (walk_ihdr(job, w, p + 16, (uint32_t)len) != 0)
+        return -1;
+    off += 12 + (size_t)len;
+    w->animated = find_actl(p, n);
+    int prev_idat = 0;
+    for (;;) {
+        if ((len = chunk_frame(job, p, n, off)) < 0)
+            return -1;
+        const uint8_t *t = p + off + 4;
+        if (is_type(t, "IEND")) {
+            w->iend_end = off + 12 + (size_t)len;
+            break;
+        }
+        if (walk_chunk(job, w, t, t + 4, (uint32_t)len, prev_idat) != 0 || imsafe__rejected(job))
+            return -1;
+        prev_idat = is_type(t, "IDAT");
+        off += 12 + (size_t)len;
+    }
+    if (len != 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "IEND has data"), -1;
+    if (w->idat_count == 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IMAGE_DATA, "no IDAT chunk"), -1;
+    return apng_finish(job, w);
+}
+
+/* -------------------------------------------------------- kill switch */
+
+static int check_features(struct imsafe__job *job, const struct pngwalk *w)
+{
+    const struct imsafe__kill *k = NULL;
+    const char *what = NULL;
+    if (w->interlace &&
+        (k = imsafe__killed_feature(job->policy, IMSAFE_FEATURE_PNG_INTERLACED, job->now)))
+        what = "interlaced PNG";
+    else if (w->icc_seen &&
+             (k = imsafe__killed_feature(job->policy, IMSAFE_FEATURE_ICC_PROFILE, job->now)))
+        what = "ICC profiles";
+    if (k == NULL)
+        return 0;
+    return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE,
+                          "%s switched off by the operator: %s", what, k->message), -1;
+}
+
+/* ------------------------------------------------------- libpng glue */
+
+/* What libpng's callbacks see.  The decoders' longjmp never leaves this
+ * file: the error callback jumps back to rebuild(). */
+struct pngio {
+    struct imsafe__job *job;
+    const struct pngwalk *w;
+    jmp_buf jb;
+    const uint8_t *src;
+    size_t src_len, pos;
+    int writing;
+    int jb_ready; /* io.jb is set: before that, libpng's own creation jump */
+};
+
+static imsafe_reason libpng_reason(const char *msg)
+{
+    if (strstr(msg, "CRC"))
+        return IMSAFE_R_MALFORMED_CRC;
+    if (strstr(msg, "palette index"))
+        return IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX;
+    if (strstr(msg, "image data") || strstr(msg, "IDAT") || strstr(msg, "compressed") ||
+        strstr(msg, "data check") || strstr(msg, "filter") || strstr(msg, "zlib") ||
+        strstr(msg, "distance") || strstr(msg, "block type") || strstr(msg, "code"))
+        return IMSAFE_R_MALFORMED_PNG_IMAGE_DATA;
+    if (strstr(msg, "emory"))
+        return IMSAFE_R_LIMIT_MEMORY;
+    return IMSAFE_R_MALFORMED_PNG;
+}
+
+static void png_error_cb(png_structp png, png_const_charp msg)
+{
+    struct pngio *io = png_get_error_ptr(png);
+    if (io->writing)
+        imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG, "libpng could not write: %s", msg);
+    else
+        imsafe__reject(io->job, libpng_reason(msg), "libpng: %s", msg);
+    if (!io->jb_ready)
+        png_longjmp(png, 1); /* inside png_create_*_struct: it returns NULL */
+    longjmp(io->jb, 1);
+}
+
+/* A decoder warning means the data is not what it should be: strict policy
+ * rejects (like TurboJPEG's stop-on-warning); tolerant policy notes it.
+ * Warnings while writing concern our own output and are ignored. */
+static void png_warning_cb(png_structp png, png_const_charp msg)
+{
+    struct pngio *io = png_get_error_ptr(png);
+    if (io->writing)
+        return;
+    if (imsafe__opt(io->job->policy, IMSAFE_OPT_TOLERATE_WARNINGS)) {
+        imsafe__note(io->job, IMSAFE_R_NOTE_WARNINGS_TOLERATED);
+        return;
+    }
+    png_error_cb(png, msg);
+}
+
+static png_voidp png_malloc_cb(png_structp png, png_alloc_size_t n)
+{
+    struct pngio *io = png_get_mem_ptr(png);
+    return imsafe__alloc(io->job, n);
+}
+
+static void png_free_cb(png_structp png, png_voidp p)
+{
+    struct pngio *io = png_get_mem_ptr(png);
+    imsafe__free(io->job, p);
+}
+
+static void png_read_cb(png_structp png, png_bytep dst, size_t n)
+{
+    struct pngio *io = png_get_io_ptr(png);
+    if (n > io->src_len - io->pos)
+        png_error(png, "unexpected end of PNG data");
+    memcpy(dst, io->src + io->pos, n);
+    io->pos += n;
+}
+
+static void png_write_cb(png_structp png, png_bytep src, size_t n)
+{
+    struct pngio *io = png_get_io_ptr(png);
+    if (imsafe__buf_append(&io->job->out, src, n) != 0)
+        png_error(png, "output buffer");
+}
+
+static void png_flush_cb(png_structp png)
+{
+    (void)png;
+}
+
+/* Every palette index must name a PLTE entry.  libpng 1.6.39 only warns on
+ * read, late, and misses index == num_palette; a decoder that trusts the
+ * index reads past its palette. */
+static int check_indices(const struct pngwalk *w, const uint8_t *row)
+{
+    unsigned depth = w->depth, per_byte = 8 / depth, mask = (1u << depth) - 1;
+    for (uint32_t x = 0; x < w->width; x++) {
+        unsigned shift = 8 - depth * (x % per_byte + 1);
+        unsigned idx = (row[x / per_byte] >> shift) & mask;
+        if (idx >= (unsigned)w->plte_entries)
+            return -1;
+    }
+    return 0;
+}
+
+/* Clear the bits past the last pixel of a row of sub-byte pixels.  libpng
+ * keeps whatever the destination held there (png_combine_row's end mask),
+ * and stale memory must never reach an output (libvips CVE-2019-6976). */
+static void mask_padding(const struct pngwalk *w, uint8_t *row, size_t rowbytes)
+{
+    uint64_t bits = (uint64_t)w->width * bits_per_pixel(w->color, w->depth);
+    if (bits % 8 != 0)
+        row[rowbytes - 1] &= (uint8_t)(0xff00u >> (bits % 8));
+}
+
+/* ------------------------------------------------------------ writer */
+
+static void set_filters(png_structp wr, const struct imsafe_policy *p)
+{
+    switch (imsafe__opt(p, IMSAFE_OPT_PNG_FILTERS)) {
+    case IMSAFE_PNG_FILTERS_NONE:
+        png_set_filter(wr, 0, PNG_FILTER_NONE);
+        break;
+    case IMSAFE_PNG_FILTERS_FAST:
+        png_set_filter(wr, 0, PNG_FILTER_NONE | PNG_FILTER_SUB | PNG_FILTER_UP);
+        break;
+    default:
+        png_set_filter(wr, 0, PNG_ALL_FILTERS);
+        break;
+    }
+}
+
+static void write_colorspace(png_structp wr, png_infop wi, struct imsafe__job *job,
+                             const struct pngwalk *w)
+{
+    if (!imsafe__opt(job->policy, IMSAFE_OPT_KEEP_COLORSPACE)) {
+        if (w->has_srgb || w->has_gama || w->has_chrm)
+            imsafe__note(job, IMSAFE_R_NOTE_COLORSPACE_DROPPED);
+    } else {
+        if (w->has_gama)
+            png_set_gAMA_fixed(wr, wi, (png_fixed_point)w->gama);
+        if (w->has_chrm)
+            png_set_cHRM_fixed(wr, wi, (png_fixed_point)w->chrm[0], (png_fixed_point)w->chrm[1],
+                               (png_fixed_point)w->chrm[2], (png_fixed_point)w->chrm[3],
+                               (png_fixed_point)w->chrm[4], (png_fixed_point)w->chrm[5],
+                               (png_fixed_point)w->chrm[6], (png_fixed_point)w->chrm[7]);
+        if (w->has_srgb)
+            png_set_sRGB(wr, wi, w->srgb_intent);
+    }
+    if (w->icc != NULL && imsafe__opt(job->policy, IMSAFE_OPT_KEEP_ICC)) {
+        png_set_iCCP(wr, wi, "ICC profile", PNG_COMPRESSION_TYPE_BASE, w->icc,
+                     (png_uint_32)w->icc_len);
+        if (!png_get_valid(wr, wi, PNG_INFO_iCCP))
+            imsafe__note(job, IMSAFE_R_NOTE_ICC_DROPPED); /* libpng refused it */
+    } else if (w->icc_seen) {
+        imsafe__note(job, IMSAFE_R_NOTE_ICC_DROPPED);
+    }
+}
+
+static void write_header(png_structp wr, png_infop wi, struct imsafe__job *job,
+                         const struct pngwalk *w)
+{
+    png_set_IHDR(wr, wi, w->width, w->height, w->depth, w->color, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    if (w->color == 3) {
+        png_color pal[256];
+        for (int i = 0; i < w->plte_entries; i++) {
+            pal[i].red = w->plte[3 * i];
+            pal[i].green = w->plte[3 * i + 1];
+            pal[i].blue = w->plte[3 * i + 2];
+        }
+        png_set_PLTE(wr, wi, pal, w->plte_entries);
+    }
+    if (w->trns_len && w->color == 3) {
+        png_set_tRNS(wr, wi, w->trns, w->trns_len, NULL);
+    } else if (w->trns_len) {
+        png_color_16 c;
+        memset(&c, 0, sizeof c);
+        c.gray = (png_uint_16)(w->trns[0] << 8 | w->trns[1]);
+        if (w->color == 2) {
+            c.red = c.gray;
+            c.green = (png_uint_16)(w->trns[2] << 8 | w->trns[3]);
+            c.blue = (png_uint_16)(w->trns[4] << 8 | w->trns[5]);
+        }
+        png_set_tRNS(wr, wi, NULL, 0, &c);
+    }
+    write_colorspace(wr, wi, job, w);
+    png_set_compression_level(wr, (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL));
+    set_filters(wr, job->policy);
+    png_write_info(wr, wi);
+}
+
+/* ------------------------------------------------------------ decoder */
+
+static void setup_reader(png_structp rd, struct pngio *io)
+{
+    const struct imsafe_policy *p = io->job->policy;
+    png_set_read_fn(rd, io, png_read_cb);
+    png_set_crc_action(rd, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    png_set_benign_errors(rd, 0);
+    png_set_user_limits(rd, (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_WIDTH_PX),
+                        (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_HEIGHT_PX));
+    png_set_chunk_cache_max(rd, 64);
+    png_set_chunk_malloc_max(rd, (png_alloc_size_t)imsafe__opt(p, IMSAFE_OPT_MAX_CHUNK_BYTES));
+    /* every ancillary chunk was checked by the walk and none is carried over
+     * from libpng's parse: ignore them all (unknown ones and known ones) */
+    png_set_keep_unknown_chunks(rd, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    static const png_byte known[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0"
+                                    "pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0tRNS\0zTXt\0";
+    png_set_keep_unknown_chunks(rd, PNG_HANDLE_CHUNK_NEVER, known, (int)(sizeof known / 5));
+}
+
+/* The whole image, for interlaced input only (charged to the budget). */
+static int read_interlaced(struct pngio *io, png_structp rd, png_structp wr, png_bytep *rows,
+                           size_t rowbytes)
+{
+    const struct pngwalk *w = io->w;
+    png_read_image(rd, rows);
+    for (uint32_t y = 0; y < w->height; y++) {
+        mask_padding(w, rows[y], rowbytes);
+        if (w->color == 3 && check_indices(w, rows[y]) != 0)
+            return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
+                                  "palette index beyond %d entries in row %u", w->plte_entries, y), -1;
+    }
+    io->writing = 1;
+    for (uint32_t y = 0; y < w->height; y++)
+        png_write_row(wr, rows[y]);
+    return 0;
+}
+
+static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_bytep row,
+                       size_t rowbytes)
+{
+    const struct pngwalk *w = io->w;
+    for (uint32_t y = 0; y < w->height; y++) {
+        io->writing = 0;
+        png_read_row(rd, row, NULL);
+        mask_padding(w, row, rowbytes);
+        if (w->color == 3 && check_indices(w, row) != 0)
+            return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
+                                  "palette index beyond %d entries in row %u", w->plte_entries, y), -1;
+        io->writing = 1;
+        png_write_row(wr, row);
+    }
+    return 0;
+}
+
+/* Rows for interlaced input: one block, pointers into it. */
+static png_bytep *alloc_rows(struct imsafe__job *job, uint32_t height, size_t rowbytes)
+{
+    size_t total, ptrs;
+    if (imsafe__mul_ovf((size_t)height, rowbytes, &total) ||
+        imsafe__mul_ovf((size_t)height, sizeof(png_bytep), &ptrs) ||
+        imsafe__add_ovf(total, ptrs, &total)) {
+        imsafe__reject(job, IMSAFE_R_LIMIT_MEMORY, "image size overflows");
+        return NULL;
+    }
+    png_bytep *rows = imsafe__calloc(job, 1, total); /* zeroed: see mask_padding */
+    if (rows == NULL)
+        return NULL;
+    png_bytep base = (png_bytep)(rows + height);
+    for (uint32_t y = 0; y < height; y++)
+        rows[y] = base + (size_t)y * rowbytes;
+    return rows;
+}
+
+/*
+ * Decode with libpng and encode at once.  setjmp is called once, here, the
+ * function that owns both libpng objects; everything the error branch frees
+ * is in `volatile` locals.
+ */
+static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
+{
+    struct pngio io = {.job = job, .w = w, .src = job->in, .src_len = w->iend_end};
+    png_structp volatile rd = NULL, wr = NULL;
+    png_infop volatile ri = NULL, wi = NULL;
+    void *volatile mem = NULL;
+    volatile int rc = -1;
+
+    rd = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &io, png_error_cb, png_warning_cb, &io,
+                                  png_malloc_cb, png_free_cb);
+    wr = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &io, png_error_cb, png_warning_cb, &io,
+                                   png_malloc_cb, png_free_cb);
+    if (rd == NULL || wr == NULL)
+        goto done;
+    if (setjmp(io.jb))
+        goto done;
+    io.jb_ready = 1;
+    if ((ri = png_create_info_struct(rd)) == NULL || (wi = png_create_info_struct(wr)) == NULL)
+        goto done;
+    setup_reader(rd, &io);
+    png_set_benign_errors(wr, 1); /* about our own output: warnings, ignored */
+    png_set_write_fn(wr, &io, png_write_cb, png_flush_cb);
+    png_read_info(rd, ri);
+    if (png_get_image_width(rd, ri) != w->width || png_get_image_height(rd, ri) != w->height ||
+        png_get_bit_depth(rd, ri) != w->depth || png_get_color_type(rd, ri) != w->color) {
+        imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR, "libpng read another header");
+        goto done;
+    }
+    if (w->interlace)
+        png_set_interlace_handling(rd);
+    png_read_update_info(rd, ri);
+    size_t rowbytes = png_get_rowbytes(rd, ri);
+    io.writing = 1;
+    write_header(wr, wi, job, w);
+    io.writing = 0;
+    if (w->interlace) {
+        imsafe__note(job, IMSAFE_R_NOTE_INTERLACE_DROPPED);
+        if ((mem = alloc_rows(job, w->height, rowbytes)) == NULL ||
+            read_interlaced(&io, rd, wr, mem, rowbytes) != 0)
+            goto done;
+    } else if ((mem = imsafe__calloc(job, 1, rowbytes)) == NULL || stream_rows(&io, rd, wr, mem, rowbytes) != 0) {
+        goto done;
+    }
+    io.writing = 0;
+    png_read_end(rd, NULL); /* consumes to IEND: extra IDAT data, CRCs */
+    io.writing = 1;
+    png_write_end(wr, NULL);
+    rc = 0;
+done:
+    imsafe__free(job, mem);
+    png_destroy_read_struct((png_structpp)&rd, (png_infopp)&ri, NULL);
+    png_destroy_write_struct((png_structpp)&wr, (png_infopp)&wi);
+    return rc;
+}
+
+/* ------------------------------------------------------------ entry */
+
+imsafe_status imsafe__png_sanitize(struct imsafe__job *job)
+{
+    struct pngwalk w;
+    memset(&w, 0, sizeof w);
+    if (job->in_len < 8 || memcmp(job->in, "\x89PNG\r\n\x1a\n", 8) != 0) {
+        imsafe__reject(job, IMSAFE_R_MALFORMED_SIGNATURE, "no PNG signature");
+        return IMSAFE_OK;
+    }
+    if (walk(job, &w) == 0 && check_features(job, &w) == 0 &&
+        imsafe__check_tail(job, job->in + w.iend_end, job->in_len - w.iend_end) == 0) {
+        if (w.metadata)
+            imsafe__note(job, IMSAFE_R_NOTE_METADATA_DROPPED);
+        if (rebuild(job, &w) == 0)
+            imsafe__accept(job, IMSAFE_SANITIZED);
+    }
+    /* every failure above rejected already, unless the allocator failed */
+    if (job->verdict == 0 && !job->alloc_failed)
+        imsafe__reject(job, IMSAFE_R_MALFORMED_PNG, "PNG could not be rebuilt");
+    imsafe__free(job, w.icc);
+    return IMSAFE_OK;
+}

@@ -1,0 +1,197 @@
+/*
+ * test_api.c - the public API's contract: versions, policy setters and
+ * freezing, argument checks, NULL handling, result accessors, ownership.
+ */
+#include <pthread.h>
+
+#include "testutil.h"
+
+static void test_version(void)
+{
+    TU_CHECK(imsafe_version_number() == IMSAFE_VERSION_NUMBER, "version number mismatch");
+    TU_CHECK(strcmp(imsafe_version_string(), IMSAFE_VERSION_STRING) == 0, "version string");
+    TU_CHECK(IMSAFE_VERSION_NUMBER == IMSAFE_VERSION_MAJOR * 1000000 +
+                                          IMSAFE_VERSION_MINOR * 1000 + IMSAFE_VERSION_PATCH,
+             "version number scheme");
+}
+
+static void test_policy_setters(void)
+{
+    imsafe_policy *p = imsafe_policy_new();
+    int64_t v = 0;
+    TU_CHECK(p != NULL, "policy_new");
+    TU_CHECK(imsafe_policy_get(p, IMSAFE_OPT_MAX_PIXELS, &v) == IMSAFE_OK && v == 60000000,
+             "default max_pixels %lld", (long long)v);
+    TU_CHECK(imsafe_policy_set(p, IMSAFE_OPT_MAX_PIXELS, 0) == IMSAFE_EINVAL, "0 pixels accepted");
+    TU_CHECK(imsafe_policy_set(p, IMSAFE_OPT_JPEG_QUALITY, 101) == IMSAFE_EINVAL, "quality 101");
+    TU_CHECK(imsafe_policy_set(p, (imsafe_opt)9999, 1) == IMSAFE_EINVAL, "unknown option");
+    TU_CHECK(imsafe_policy_get(p, IMSAFE_OPT_JPEG_QUALITY, &v) == IMSAFE_OK && v == 90,
+             "a failed set changed the value");
+    TU_CHECK(imsafe_policy_set(p, IMSAFE_OPT_JPEG_QUALITY, 75) == IMSAFE_OK, "set quality");
+    TU_CHECK(imsafe_policy_set_action(p, IMSAFE_TYPE_PDF, IMSAFE_ACTION_SANITIZE) == IMSAFE_EINVAL,
+             "pdf cannot be sanitized");
+    TU_CHECK(imsafe_policy_set_action(p, IMSAFE_TYPE_PNG, IMSAFE_ACTION_PASS) == IMSAFE_EINVAL,
+             "images are never passed raw");
+    TU_CHECK(imsafe_policy_set_action(p, IMSAFE_TYPE_PDF, IMSAFE_ACTION_REJECT) == IMSAFE_OK,
+             "reject pdf");
+    TU_CHECK(imsafe_policy_action(p, IMSAFE_TYPE_PDF) == IMSAFE_ACTION_REJECT, "action read back");
+    TU_CHECK(imsafe_policy_kill(p, IMSAFE_TYPE_PNG, IMSAFE_FEATURE_APNG, "x", 0) == IMSAFE_EINVAL,
+             "type and feature at once");
+    TU_CHECK(imsafe_policy_kill(p, IMSAFE_TYPE_UNKNOWN, 0, "x", 0) == IMSAFE_EINVAL, "neither");
+    TU_CHECK(imsafe_policy_kill(p, IMSAFE_TYPE_GIF, 0, "bad\nmessage", 0) == IMSAFE_EINVAL,
+             "control character in message");
+    TU_CHECK(imsafe_policy_set_label(p, "prod") == IMSAFE_OK, "label");
+    TU_CHECK(imsafe_policy_freeze(p) == IMSAFE_OK && imsafe_policy_is_frozen(p), "freeze");
+    TU_CHECK(imsafe_policy_freeze(p) == IMSAFE_OK, "freeze twice");
+    TU_CHECK(imsafe_policy_set(p, IMSAFE_OPT_JPEG_QUALITY, 80) == IMSAFE_EBUSY, "frozen set");
+    TU_CHECK(imsafe_policy_set_action(p, IMSAFE_TYPE_PDF, IMSAFE_ACTION_PASS) == IMSAFE_EBUSY,
+             "frozen action");
+    TU_CHECK(imsafe_policy_kill(p, IMSAFE_TYPE_PNG, 0, NULL, 0) == IMSAFE_EBUSY, "frozen kill");
+    TU_CHECK(imsafe_policy_set_label(p, "x") == IMSAFE_EBUSY, "frozen label");
+    TU_CHECK(imsafe_policy_get(p, IMSAFE_OPT_JPEG_QUALITY, &v) == IMSAFE_OK && v == 75,
+             "get on frozen");
+    TU_CHECK(imsafe_policy_ref(p) == p, "ref");
+    imsafe_policy_unref(p);
+    imsafe_policy_unref(p);
+    imsafe_policy_unref(NULL);
+    TU_CHECK(imsafe_policy_ref(NULL) == NULL, "ref NULL");
+}
+
+static void test_null_handling(void)
+{
+    imsafe_result *r = (imsafe_result *)1;
+    imsafe_policy *p = tu_policy(NULL), *unfrozen = imsafe_policy_new();
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    imsafe_allocator half = {NULL, NULL, NULL};
+    TU_CHECK(imsafe_ctx_new(&half) == NULL, "allocator without functions accepted");
+    TU_CHECK(imsafe_sanitize(NULL, p, "x", 1, NULL, NULL, &r) == IMSAFE_EINVAL && r == NULL,
+             "NULL ctx");
+    TU_CHECK(imsafe_sanitize(ctx, NULL, "x", 1, NULL, NULL, &r) == IMSAFE_EINVAL, "NULL policy");
+    TU_CHECK(imsafe_sanitize(ctx, unfrozen, "x", 1, NULL, NULL, &r) == IMSAFE_EINVAL,
+             "unfrozen policy");
+    TU_CHECK(imsafe_sanitize(ctx, p, NULL, 5, NULL, NULL, &r) == IMSAFE_EINVAL, "NULL input");
+    TU_CHECK(imsafe_sanitize(ctx, p, "x", 1, NULL, NULL, NULL) == IMSAFE_EINVAL, "NULL res");
+    TU_CHECK(imsafe_sanitize(ctx, p, NULL, 0, NULL, NULL, &r) == IMSAFE_OK &&
+                 imsafe_result_reason(r) == IMSAFE_R_MALFORMED_EMPTY,
+             "empty input is a rejection, not an error");
+    imsafe_result_free(r);
+    TU_CHECK(imsafe_result_verdict(NULL) == IMSAFE_REJECTED, "verdict(NULL)");
+    TU_CHECK(strcmp(imsafe_result_detail(NULL), "") == 0, "detail(NULL)");
+    TU_CHECK(imsafe_result_output(NULL, NULL) == NULL, "output(NULL)");
+    imsafe_result_free(NULL);
+    imsafe_ctx_free(NULL);
+    imsafe_ctx_free(ctx);
+    imsafe_policy_unref(p);
+    imsafe_policy_unref(unfrozen);
+}
+
+static void test_names(void)
+{
+    const char *seen[8] = {0};
+    for (int s = 0; s <= IMSAFE_ESYNTAX; s++) {
+        seen[s] = imsafe_strerror((imsafe_status)s);
+        for (int k = 0; k < s; k++)
+            TU_CHECK(strcmp(seen[k], seen[s]) != 0, "status %d and %d share a text", k, s);
+    }
+    TU_CHECK(strcmp(imsafe_strerror((imsafe_status)77), "unknown status") == 0, "unknown status");
+    TU_CHECK(strcmp(imsafe_verdict_name(IMSAFE_SANITIZED), "sanitized") == 0 &&
+                 strcmp(imsafe_verdict_name(IMSAFE_PASSED), "passed") == 0 &&
+                 strcmp(imsafe_verdict_name(IMSAFE_REJECTED), "rejected") == 0,
+             "verdict names");
+    for (int f = 1; f < IMSAFE_FEATURE_COUNT; f++)
+        TU_CHECK(imsafe_feature_name((imsafe_feature)f) != NULL, "feature %d has no name", f);
+}
+
+/* A real PNG end to end: output owned by the result, type, label, peak. */
+static void test_sanitize_png(void)
+{
+    char path[4096];
+    tu_fmt(path, "%s/pngsuite/basn2c08.png", tu_env("IMSAFE_CORPUS"));
+    size_t n;
+    unsigned char *in = tu_read_file(path, &n);
+    if (in == NULL)
+        tu_die("corpus file basn2c08.png missing");
+    imsafe_policy *p = imsafe_policy_new();
+    imsafe_policy_set_label(p, "api-test");
+    imsafe_policy_freeze(p);
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    imsafe_result *r = tu_sanitize(ctx, p, in, n, "holiday.png", "image/png");
+    size_t olen;
+    const unsigned char *out = imsafe_result_output(r, &olen);
+    TU_CHECK(imsafe_result_verdict(r) == IMSAFE_SANITIZED, "basn2c08 not sanitized: %s",
+             imsafe_result_detail(r));
+    TU_CHECK(imsafe_result_type(r) == IMSAFE_TYPE_PNG, "type");
+    TU_CHECK(imsafe_result_reason(r) == IMSAFE_R_NONE, "accepted with a reason");
+    TU_CHECK(out != NULL && olen > 8 && memcmp(out, "\x89PNG", 4) == 0, "output is a PNG");
+    TU_CHECK(out != in, "output is a new buffer");
+    TU_CHECK(imsafe_result_peak_bytes(r) > 0, "peak not reported");
+    TU_CHECK(strcmp(imsafe_result_policy_label(r), "api-test") == 0, "label");
+    TU_CHECK(strcmp(imsafe_result_display_name(r), "holiday.png") == 0, "display name");
+    /* the result outlives the context and the policy */
+    imsafe_ctx_free(ctx);
+    imsafe_policy_unref(p);
+    TU_CHECK(memcmp(imsafe_result_output(r, NULL), "\x89PNG", 4) == 0, "output after ctx free");
+    imsafe_result_free(r);
+    free(in);
+}
+
+/* Details are printable ASCII and rejections carry no output, over every
+ * corrupt PngSuite file. */
+static void test_details(void)
+{
+    static const char *const bad[] = {"xc1n0g08", "xc9n2c08", "xcrn0g04", "xcsn0g01", "xd0n2c08",
+                                      "xd3n2c08", "xd9n2c08", "xdtn0g01", "xhdn0g08", "xlfn0g04",
+                                      "xs1n0g01", "xs2n0g01", "xs4n0g01", "xs7n0g01"};
+    imsafe_policy *p = tu_policy(NULL);
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[4096];
+        tu_fmt(path, "%s/pngsuite/%s.png", tu_env("IMSAFE_CORPUS"), bad[i]);
+        size_t n, olen;
+        unsigned char *in = tu_read_file(path, &n);
+        if (in == NULL)
+            tu_die("corpus file missing");
+        imsafe_result *r = tu_sanitize(ctx, p, in, n, bad[i], NULL);
+        const char *d = imsafe_result_detail(r);
+        TU_CHECK(imsafe_result_verdict(r) == IMSAFE_REJECTED, "%s accepted", bad[i]);
+        TU_CHECK(imsafe_result_reason(r) != IMSAFE_R_NONE, "%s: no reason", bad[i]);
+        TU_CHECK(imsafe_result_output(r, &olen) == NULL && olen == 0, "%s: output", bad[i]);
+        TU_CHECK(imsafe_result_note_count(r) == 0, "%s: a rejection with notes", bad[i]);
+        TU_CHECK(*d != '\0', "%s: empty detail", bad[i]);
+        for (const char *c = d; *c; c++)
+            TU_CHECK(*c >= 0x20 && *c <= 0x7e, "%s: detail byte 0x%02x", bad[i], (unsigned char)*c);
+        imsafe_result_free(r);
+        free(in);
+    }
+    imsafe_ctx_free(ctx);
+    imsafe_policy_unref(p);
+}
+
+/* Input bytes never reach the detail: a name and MIME full of controls and
+ * a payload of text that a careless detail would echo. */
+static void test_no_echo(void)
+{
+    imsafe_policy *p = tu_policy(NULL);
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    const char payload[] = "<html><script>alert('ECHOED-PAYLOAD')</script></html>";
+    imsafe_result *r = tu_sanitize(ctx, p, payload, sizeof payload - 1, "ECHOED-NAME.gif",
+                                   "ECHOED/MIME");
+    TU_CHECK(imsafe_result_verdict(r) == IMSAFE_REJECTED, "html named gif accepted");
+    TU_CHECK(strstr(imsafe_result_detail(r), "ECHOED") == NULL, "detail echoes input: %s",
+             imsafe_result_detail(r));
+    imsafe_result_free(r);
+    imsafe_ctx_free(ctx);
+    imsafe_policy_unref(p);
+}
+
+int main(void)
+{
+    test_version();
+    test_policy_setters();
+    test_null_handling();
+    test_names();
+    test_sanitize_png();
+    test_details();
+    test_no_echo();
+    return tu_finish();
+}

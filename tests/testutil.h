@@ -1,0 +1,135 @@
+/*
+ * testutil.h - tiny helpers shared by the C tests (header-only).
+ * A test counts its checks and ends with tu_finish(): "N passed, N failed",
+ * exit 0 when nothing failed, 1 otherwise (99 for a hard error).
+ */
+#ifndef IMSAFE_TESTUTIL_H
+#define IMSAFE_TESTUTIL_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imsafe.h"
+
+static int tu_passed, tu_failed;
+
+#define TU_CHECK(cond, ...)                                                    \
+    do {                                                                       \
+        if (cond) {                                                            \
+            tu_passed++;                                                       \
+        } else {                                                               \
+            tu_failed++;                                                       \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fputc('\n', stderr);                                               \
+        }                                                                      \
+    } while (0)
+
+static inline int tu_finish(void)
+{
+    printf("%d passed, %d failed\n", tu_passed, tu_failed);
+    return tu_failed ? 1 : 0;
+}
+
+static inline void tu_die(const char *msg)
+{
+    fprintf(stderr, "hard error: %s\n", msg);
+    exit(99);
+}
+
+/* snprintf into an array, dying when it does not fit (a test's paths come
+ * from the environment). */
+#define tu_fmt(buf, ...)                                                       \
+    do {                                                                       \
+        if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int)sizeof buf)         \
+            tu_die("formatted path too long");                                 \
+    } while (0)
+
+/* Environment paths set by the Makefile (AM_TESTS_ENVIRONMENT). */
+static inline const char *tu_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0') {
+        fprintf(stderr, "hard error: %s is not set (run through make check)\n", name);
+        exit(99);
+    }
+    return v;
+}
+
+/* Read a whole file; NULL (errno set) on failure.  Caller frees. */
+static inline unsigned char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (buf == NULL) {
+            fclose(f);
+            return NULL;
+        }
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        cap *= 2;
+        unsigned char *nb = realloc(buf, cap);
+        if (nb == NULL)
+            free(buf);
+        buf = nb;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static inline int tu_write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return -1;
+    size_t w = fwrite(p, 1, n, f);
+    return (fclose(f) == 0 && w == n) ? 0 : -1;
+}
+
+/* A frozen policy from policy text (NULL text: the defaults). */
+static inline imsafe_policy *tu_policy(const char *text)
+{
+    imsafe_policy *p = imsafe_policy_new();
+    char err[256];
+    if (p == NULL)
+        tu_die("imsafe_policy_new");
+    if (text != NULL &&
+        imsafe_policy_parse(p, text, strlen(text), "test", err, sizeof err) != IMSAFE_OK) {
+        fprintf(stderr, "policy text: %s\n", err);
+        tu_die("bad policy text in test");
+    }
+    imsafe_policy_freeze(p);
+    return p;
+}
+
+/* Sanitize a buffer; dies on a status other than OK. */
+static inline imsafe_result *tu_sanitize(imsafe_ctx *ctx, const imsafe_policy *p,
+                                         const void *in, size_t n, const char *name,
+                                         const char *mime)
+{
+    imsafe_result *r = NULL;
+    imsafe_status st = imsafe_sanitize(ctx, p, in, n, name, mime, &r);
+    if (st != IMSAFE_OK || r == NULL) {
+        fprintf(stderr, "imsafe_sanitize: %s\n", imsafe_strerror(st));
+        tu_die("sanitize failed");
+    }
+    return r;
+}
+
+static inline int tu_has_note(const imsafe_result *r, imsafe_reason note)
+{
+    for (size_t i = 0; i < imsafe_result_note_count(r); i++)
+        if (imsafe_result_note(r, i) == note)
+            return 1;
+    return 0;
+}
+
+#endif
