@@ -70,7 +70,7 @@ samples)
 check)
     bootstrap
     run_suite default build
-    configure_in build-asan --enable-werror --enable-sanitizers
+    configure_in build-asan --enable-werror --enable-sanitizers CC=clang
     make -s -C "$top/build-asan" -j"$jobs"
     run_suite asan build-asan
     passed=0

@@ -146,6 +146,16 @@ static void put_safe_path(struct str *s, const char *v)
 
 /* ------------------------------------------------------------ files */
 
+/* Read and count the rest of an oversized stream. */
+static off_t drain_fd(int fd)
+{
+    char scratch[65536];
+    off_t total = 0;
+    for (ssize_t r; (r = read(fd, scratch, sizeof scratch)) > 0;)
+        total += r;
+    return total;
+}
+
 /* Read at most max bytes + 1 (so an oversized input is still judged as
  * such by the library without reading all of it). */
 static unsigned char *read_input(const char *path, size_t max, size_t *len, off_t *full,
@@ -189,7 +199,11 @@ static unsigned char *read_input(const char *path, size_t max, size_t *len, off_
     }
     if (buf == NULL && *err == NULL)
         *err = "out of memory";
-    *full = S_ISREG(st.st_mode) && st.st_size > (off_t)n ? st.st_size : (off_t)n;
+    *full = (off_t)n;
+    if (buf != NULL && n > max && S_ISREG(st.st_mode))
+        *full = st.st_size;
+    else if (buf != NULL && n > max)
+        *full += drain_fd(fd); /* a pipe: count what the library will not see */
     if (fd != 0)
         close(fd);
     *len = n;
@@ -559,5 +573,11 @@ int main(int argc, char **argv)
         rc = run_batch(&o, p, argv + optind, (size_t)(argc - optind));
     }
     imsafe_policy_unref(p);
+    /* a report that did not reach its reader (full disk, closed pipe) must
+     * not read as "all accepted" */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "imsafe-check: cannot write to standard output: %s\n", strerror(errno));
+        rc = EXIT_USAGE;
+    }
     return rc;
 }
