@@ -1,0 +1,962 @@
+/*
+ * gif.c - GIF (87a/89a) validation and rebuild on giflib 5.2.
+ *
+ * Byte layout (GIF89a specification, sections 17-27):
+ *   Header             "GIF87a" | "GIF89a"                        6 bytes
+ *   Logical screen     width u16le, height u16le, packed
+ *                      (GCT flag 0x80, colour resolution 0x70, sort 0x08,
+ *                      GCT size 0x07), background index, aspect   7 bytes
+ *   Global colours     3 * 2^(size+1) bytes, if the GCT flag is set
+ *   then any number of blocks:
+ *     0x21 label sub-blocks    extension: 0xF9 graphic control (one
+ *                              4-byte sub-block: packed (disposal 0x1C,
+ *                              user input 0x02, transparency 0x01), delay
+ *                              u16le, transparent index), 0xFF application
+ *                              (11-byte identifier block, then data),
+ *                              0xFE comment, 0x01 plain text
+ *     0x2C image               left, top, width, height u16le, packed
+ *                              (LCT flag 0x80, interlace 0x40, sort 0x20,
+ *                              LCT size 0x07), local colours, LZW minimum
+ *                              code size (2..8), sub-blocks of LZW codes
+ *     0x3B trailer
+ *   Sub-blocks: a length byte 1..255 and that many bytes; a 0 byte ends
+ *   the chain.
+ *
+ * Allowlist
+ *   rebuilt  logical screen size, global colour table, background index
+ *            (0 when there is no global table), every image's position,
+ *            size (clipped to the screen), interlace flag, local colour
+ *            table and pixel indices (re-encoded by giflib: lossless),
+ *            graphic control (disposal, delay, transparency; the obsolete
+ *            user-input flag and reserved bits cleared), the NETSCAPE2.0 /
+ *            ANIMEXTS1.0 loop count (written once, before the first image)
+ *   dropped  comments (note.metadata_dropped), plain text, XMP and every
+ *            other application or unknown extension
+ *            (note.extensions_dropped), colour resolution and sort flags,
+ *            pixel aspect ratio, bytes after the trailer (after the
+ *            polyglot check: note.trailing_dropped)
+ *   rejected zero-size frames (CVE-2019-11932), frames wholly outside the
+ *            screen, images without any colour table (no default palette
+ *            is guessed: browsers disagree), transparent, background or
+ *            pixel indices beyond their colour table, LZW minimum code
+ *            size outside 2..8, LZW codes beyond the string table, too
+ *            much or too little pixel data, a missing trailer, truncation.
+ *
+ * How: a walk of our own over the bytes in memory (no allocation) checks
+ * the structure, every limit and the LZW code stream of every frame, so
+ * hostile input is refused before giflib allocates anything.  Then giflib
+ * decodes record by record (DGifGetImageHeader: it keeps no per-frame
+ * SavedImage, unlike DGifGetImageDesc) and checks each decoded index;
+ * each frame is coded again by giflib's encoder as soon as it is decoded.
+ * Memory: giflib's fixed state (reserved), one line of the widest frame,
+ * and one clipped frame (at most the screen); never all frames at once.
+ * Interlaced frames stay interlaced: rows are written back in the
+ * interlace order of the (clipped) frame.
+ *
+ * Policy: gif_flatten keeps the first image only (its own position, the
+ * same screen, transparency kept, delay/disposal/loop dropped: what a
+ * viewer shows before the animation starts).  gif_to_png composites the
+ * first image onto a transparent screen and writes a palette PNG through
+ * imsafe__png_encode_indexed() (RGBA when no palette index is free for
+ * the uncovered area).
+ */
+#include <string.h>
+
+#include <gif_lib.h>
+
+#include "imsafe_private.h"
+
+/* giflib's fixed allocations, bounded from its 5.2 sources: the decoder's
+ * GifFileType and private state (LZW prefix/suffix/stack tables, 4097
+ * entries each, about 25 KiB) plus two colour maps; the encoder's state
+ * plus its 8192-entry hash table (32 KiB) and two colour maps.  Rounded up
+ * generously for malloc overhead. */
+#define GIFLIB_DECODER_BYTES (64u * 1024u)
+#define GIFLIB_ENCODER_BYTES (96u * 1024u)
+
+#define LZW_MAX_CODES 4096 /* 12-bit codes (spec appendix F) */
+#define NO_CODE 0xFFFFu
+
+/* The facts the structure walk gathers for the rebuild. */
+struct gif_facts {
+    uint32_t sw, sh;           /* logical screen */
+    int gct_count;             /* entries in the global table, 0 if none */
+    int bg;                    /* background index (0 without a GCT) */
+    uint64_t frames;
+    long loop;                 /* NETSCAPE2.0 loop count, -1 if absent */
+    uint64_t max_line;         /* widest frame (decode line buffer) */
+    uint64_t max_clip;         /* largest clipped frame (pixels) */
+    uint64_t total_px;         /* pixels of all frames, before clipping */
+    size_t end;                /* offset just after the trailer */
+};
+
+/* The pending graphic control of the walk and of the rebuild. */
+struct gif_gce {
+    int present;
+    int disposal;
+    int delay;
+    int transparent; /* -1: none */
+};
+
+/* A bounds-checked cursor over the input. */
+struct cursor {
+    const uint8_t *p;
+    size_t n, pos;
+};
+
+static int need(const struct cursor *c, size_t k)
+{
+    return k <= c->n - c->pos;
+}
+
+static unsigned u16le(const uint8_t *p)
+{
+    return (unsigned)p[0] | ((unsigned)p[1] << 8);
+}
+
+/* ------------------------------------------------------- LZW code check */
+
+/*
+ * Walk one image's LZW sub-blocks (spec appendix F) without building the
+ * strings: only each code's string length is tracked, which is enough to
+ * count pixels exactly and to see codes beyond the table.  giflib hides
+ * both: it skips everything after the last pixel, and decodes some codes
+ * beyond the table from stale entries.
+ */
+struct lzw {
+    unsigned min, clear, eoi, next, width;
+    unsigned prev;              /* NO_CODE after a clear */
+    uint64_t count, npix;
+    int eoi_seen;
+    uint64_t after_eoi;         /* whole bytes after the EOI code */
+    uint32_t acc;
+    unsigned bits;
+    uint16_t len[LZW_MAX_CODES];
+};
+
+enum lzw_err { LZW_OK = 0, LZW_BAD_CODE, LZW_TOO_MUCH, LZW_TOO_LITTLE, LZW_TRUNCATED };
+
+static void lzw_reset(struct lzw *z)
+{
+    z->next = z->clear + 2;
+    z->width = z->min + 1;
+    z->prev = NO_CODE;
+}
+
+static enum lzw_err lzw_code(struct lzw *z, unsigned code)
+{
+    unsigned l;
+    if (code == z->clear) {
+        lzw_reset(z);
+        return LZW_OK;
+    }
+    if (code == z->eoi) {
+        z->eoi_seen = 1;
+        return LZW_OK;
+    }
+    if (code < z->clear)
+        l = 1;
+    else if (code < z->next && z->prev != NO_CODE)
+        l = z->len[code];
+    else if (code == z->next && z->prev != NO_CODE && z->next < LZW_MAX_CODES)
+        l = z->len[z->prev] + 1u; /* the KwKwK case */
+    else
+        return LZW_BAD_CODE;
+    if (z->count >= z->npix)
+        return LZW_TOO_MUCH; /* data goes on after the last pixel */
+    if (z->prev != NO_CODE && z->next < LZW_MAX_CODES) {
+        z->len[z->next] = (uint16_t)(z->len[z->prev] + 1u);
+        z->next++;
+        /* early change is not GIF: widen once the next code needs it */
+        if (z->next == (1u << z->width) && z->width < 12)
+            z->width++;
+    }
+    z->prev = code;
+    z->count += l;
+    return z->count > z->npix ? LZW_TOO_MUCH : LZW_OK;
+}
+
+static enum lzw_err lzw_byte(struct lzw *z, uint8_t b)
+{
+    if (z->eoi_seen) {
+        z->after_eoi++;
+        return LZW_OK;
+    }
+    z->acc |= (uint32_t)b << z->bits;
+    z->bits += 8;
+    while (z->bits >= z->width && !z->eoi_seen) {
+        unsigned code = z->acc & ((1u << z->width) - 1u);
+        z->acc >>= z->width;
+        z->bits -= z->width;
+        enum lzw_err e = lzw_code(z, code);
+        if (e != LZW_OK)
+            return e;
+    }
+    return LZW_OK;
+}
+
+/* Check the sub-block chain at c->pos (just after the minimum code size
+ * byte); on success c->pos is after the chain's terminator. */
+static enum lzw_err lzw_check(struct cursor *c, struct lzw *z)
+{
+    for (;;) {
+        if (!need(c, 1))
+            return LZW_TRUNCATED;
+        size_t k = c->p[c->pos++];
+        if (k == 0)
+            break;
+        if (!need(c, k))
+            return LZW_TRUNCATED;
+        for (size_t i = 0; i < k; i++) {
+            enum lzw_err e = lzw_byte(z, c->p[c->pos + i]);
+            if (e != LZW_OK)
+                return e;
+        }
+        c->pos += k;
+    }
+    /* No EOI is fine (the pygif suite calls it optional) once every pixel
+     * is there; anything short of the frame area is missing data. */
+    if (z->count < z->npix)
+        return LZW_TOO_LITTLE;
+    return LZW_OK;
+}
+
+static void lzw_init(struct lzw *z, unsigned min, uint64_t npix)
+{
+    memset(z, 0, sizeof *z);
+    z->min = min;
+    z->clear = 1u << min;
+    z->eoi = z->clear + 1;
+    z->npix = npix;
+    for (unsigned i = 0; i < z->clear; i++)
+        z->len[i] = 1;
+    lzw_reset(z);
+}
+
+/* ------------------------------------------------------- structure walk */
+
+/* Walk a sub-block chain to its terminator. */
+static int skip_blocks(struct cursor *c)
+{
+    for (;;) {
+        if (!need(c, 1))
+            return -1;
+        size_t k = c->p[c->pos++];
+        if (k == 0)
+            return 0;
+        if (!need(c, k))
+            return -1;
+        c->pos += k;
+    }
+}
+
+static imsafe_status truncated(struct imsafe__job *job, const char *where)
+{
+    return imsafe__reject(job, IMSAFE_R_MALFORMED_TRUNCATED, "GIF data ends inside %s", where);
+}
+
+static imsafe_status walk_screen(struct imsafe__job *job, struct cursor *c, struct gif_facts *f)
+{
+    const struct imsafe_policy *pol = job->policy;
+    if (!need(c, 13))
+        return truncated(job, "the logical screen descriptor");
+    const uint8_t *d = c->p + 6;
+    f->sw = u16le(d);
+    f->sh = u16le(d + 2);
+    c->pos = 13;
+    if (f->sw == 0 || f->sh == 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF, "logical screen %ux%u has no pixels",
+                              (unsigned)f->sw, (unsigned)f->sh);
+    if (f->sw > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_WIDTH_PX))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_WIDTH, "screen width %u, limit %lld",
+                              (unsigned)f->sw, (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_WIDTH_PX));
+    if (f->sh > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_HEIGHT_PX))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_HEIGHT, "screen height %u, limit %lld",
+                              (unsigned)f->sh, (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_HEIGHT_PX));
+    uint64_t px = (uint64_t)f->sw * f->sh; /* both < 2^16: no overflow */
+    if (px > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_PIXELS))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_PIXELS, "screen %llu pixels, limit %lld",
+                              (unsigned long long)px,
+                              (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_PIXELS));
+    if (d[4] & 0x80) {
+        f->gct_count = 2 << (d[4] & 7);
+        if (!need(c, (size_t)f->gct_count * 3))
+            return truncated(job, "the global colour table");
+        c->pos += (size_t)f->gct_count * 3;
+        /* the background index only means something with a global table */
+        if (d[5] >= f->gct_count)
+            return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_COLORMAP,
+                                  "background index %u beyond the %d-entry global colour table",
+                                  d[5], f->gct_count);
+        f->bg = d[5];
+    }
+    return IMSAFE_OK;
+}
+
+/* The first sub-block of a graphic control extension (spec section 23). */
+static imsafe_status walk_gce(struct imsafe__job *job, struct cursor *c, struct gif_gce *g)
+{
+    if (!need(c, 1))
+        return truncated(job, "a graphic control extension");
+    if (c->p[c->pos] != 4)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF,
+                              "graphic control extension of %u bytes, not 4", c->p[c->pos]);
+    if (!need(c, 6))
+        return truncated(job, "a graphic control extension");
+    const uint8_t *d = c->p + c->pos + 1;
+    /* several before one image: the last one counts, as in browsers and
+     * in giflib's reader (Wuffs' multiple-graphic-controls.gif) */
+    g->present = 1;
+    g->disposal = (d[0] >> 2) & 7;
+    g->delay = (int)u16le(d + 1);
+    g->transparent = (d[0] & 1) ? d[3] : -1;
+    /* disposal methods 4-7 are "to be defined": no viewer agrees on them */
+    if (g->disposal > 3)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF, "undefined disposal method %d",
+                              g->disposal);
+    c->pos += 5;
+    if (c->p[c->pos] != 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF,
+                              "graphic control extension has more than one sub-block");
+    c->pos++;
+    return IMSAFE_OK;
+}
+
+/* An application extension: NETSCAPE2.0 / ANIMEXTS1.0 give the loop
+ * count (sub-block id 1); everything else is dropped. */
+static imsafe_status walk_app(struct imsafe__job *job, struct cursor *c, struct gif_facts *f)
+{
+    if (!need(c, 12))
+        return truncated(job, "an application extension");
+    if (c->p[c->pos] != 11)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF,
+                              "application extension identifier of %u bytes, not 11",
+                              c->p[c->pos]);
+    const uint8_t *id = c->p + c->pos + 1;
+    int loop_ext = memcmp(id, "NETSCAPE2.0", 11) == 0 || memcmp(id, "ANIMEXTS1.0", 11) == 0;
+    int kept = 0;
+    if (memcmp(id, "XMP DataXMP", 11) == 0)
+        imsafe__note(job, IMSAFE_R_NOTE_METADATA_DROPPED);
+    c->pos += 12;
+    for (;;) {
+        if (!need(c, 1))
+            return truncated(job, "an application extension");
+        size_t k = c->p[c->pos++];
+        if (k == 0)
+            break;
+        if (!need(c, k))
+            return truncated(job, "an application extension");
+        if (loop_ext && k == 3 && c->p[c->pos] == 1 && !kept) {
+            /* with several, the first counts (Pillow's tests require it
+             * for duplicate_number_of_loops.gif) */
+            if (f->loop < 0)
+                f->loop = (long)u16le(c->p + c->pos + 1);
+            kept = 1;
+        }
+        c->pos += k;
+    }
+    if (!kept)
+        imsafe__note(job, IMSAFE_R_NOTE_EXTENSIONS_DROPPED);
+    return IMSAFE_OK;
+}
+
+static imsafe_status walk_extension(struct imsafe__job *job, struct cursor *c,
+                                    struct gif_facts *f, struct gif_gce *g)
+{
+    if (!need(c, 1))
+        return truncated(job, "an extension");
+    uint8_t label = c->p[c->pos++];
+    switch (label) {
+    case 0xF9:
+        return walk_gce(job, c, g);
+    case 0xFF:
+        return walk_app(job, c, f);
+    case 0xFE:
+        imsafe__note(job, IMSAFE_R_NOTE_METADATA_DROPPED);
+        break;
+    case 0x01:
+        /* plain text is a graphic rendering block: it uses up the GCE */
+        memset(g, 0, sizeof *g);
+        imsafe__note(job, IMSAFE_R_NOTE_EXTENSIONS_DROPPED);
+        break;
+    default:
+        imsafe__note(job, IMSAFE_R_NOTE_EXTENSIONS_DROPPED);
+        break;
+    }
+    if (skip_blocks(c) != 0)
+        return truncated(job, "an extension");
+    return IMSAFE_OK;
+}
+
+/* Frame geometry and counting limits, before any pixel is decoded. */
+static imsafe_status check_frame(struct imsafe__job *job, struct gif_facts *f,
+                                 const uint8_t *d)
+{
+    const struct imsafe_policy *pol = job->policy;
+    unsigned left = u16le(d), top = u16le(d + 2), w = u16le(d + 4), h = u16le(d + 6);
+    if (++f->frames > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_FRAMES))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_FRAMES, "more than %lld frames",
+                              (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_FRAMES));
+    if (w == 0 || h == 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_FRAME_EMPTY, "frame %llu is %ux%u",
+                              (unsigned long long)f->frames, w, h);
+    if (left >= f->sw || top >= f->sh)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_FRAME_OUTSIDE,
+                              "frame %llu at %u,%u is outside the %ux%u screen",
+                              (unsigned long long)f->frames, left, top, (unsigned)f->sw,
+                              (unsigned)f->sh);
+    uint64_t px = (uint64_t)w * h;
+    if (imsafe__add_ovf(f->total_px, px, &f->total_px) ||
+        f->total_px > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_TOTAL_FRAME_PIXELS))
+        return imsafe__reject(job, IMSAFE_R_LIMIT_FRAME_PIXELS,
+                              "frames add up to more than %lld pixels",
+                              (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_TOTAL_FRAME_PIXELS));
+    unsigned cw = w, ch = h;
+    if (left + w > f->sw || top + h > f->sh) {
+        /* browsers show only the screen: the rebuild clips */
+        imsafe__note(job, IMSAFE_R_NOTE_FRAME_CLIPPED);
+        cw = left + w > f->sw ? (unsigned)f->sw - left : w;
+        ch = top + h > f->sh ? (unsigned)f->sh - top : h;
+    }
+    if (w > f->max_line)
+        f->max_line = w;
+    if ((uint64_t)cw * ch > f->max_clip)
+        f->max_clip = (uint64_t)cw * ch;
+    return IMSAFE_OK;
+}
+
+static imsafe_status lzw_reject(struct imsafe__job *job, enum lzw_err e, uint64_t frame,
+                                const struct lzw *z)
+{
+    unsigned long long fr = (unsigned long long)frame;
+    switch (e) {
+    case LZW_BAD_CODE:
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_LZW,
+                              "frame %llu: LZW code beyond the string table", fr);
+    case LZW_TOO_MUCH:
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_PIXEL_DATA,
+                              "frame %llu: LZW data holds more than its %llu pixels", fr,
+                              (unsigned long long)z->npix);
+    case LZW_TOO_LITTLE:
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_PIXEL_DATA,
+                              "frame %llu: LZW data holds %llu of its %llu pixels", fr,
+                              (unsigned long long)z->count, (unsigned long long)z->npix);
+    case LZW_TRUNCATED:
+        return truncated(job, "image data");
+    case LZW_OK:
+        break;
+    }
+    return IMSAFE_OK;
+}
+
+static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struct gif_facts *f,
+                                struct gif_gce *g, struct lzw *z)
+{
+    if (!need(c, 9))
+        return truncated(job, "an image descriptor");
+    const uint8_t *d = c->p + c->pos;
+    c->pos += 9;
+    if (check_frame(job, f, d) != IMSAFE_OK || imsafe__rejected(job))
+        return IMSAFE_OK;
+    int count = f->gct_count;
+    if (d[8] & 0x80) {
+        count = 2 << (d[8] & 7);
+        if (!need(c, (size_t)count * 3))
+            return truncated(job, "a local colour table");
+        c->pos += (size_t)count * 3;
+    }
+    /* No colour table at all: decoders invent black, a grey ramp or
+     * reject; there is no defined rendering to rebuild. */
+    if (count == 0)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_COLORMAP,
+                              "frame %llu has no colour table", (unsigned long long)f->frames);
+    if (g->present && g->transparent >= count)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_COLORMAP,
+                              "transparent index %d beyond the %d-entry colour table",
+                              g->transparent, count);
+    memset(g, 0, sizeof *g);
+    if (!need(c, 1))
+        return truncated(job, "image data");
+    unsigned min = c->p[c->pos++];
+    if (min < 2 || min > 8)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_LZW,
+                              "frame %llu: LZW minimum code size %u, not 2..8",
+                              (unsigned long long)f->frames, min);
+    lzw_init(z, min, (uint64_t)u16le(d + 4) * u16le(d + 6));
+    return lzw_reject(job, lzw_check(c, z), f->frames, z);
+}
+
+/* The whole structure, every limit and every LZW stream; no allocation
+ * but the LZW length table. */
+static imsafe_status walk(struct imsafe__job *job, struct gif_facts *f)
+{
+    struct cursor c = {job->in, job->in_len, 0};
+    struct gif_gce g = {0, 0, 0, -1};
+    f->loop = -1;
+    if (walk_screen(job, &c, f) != IMSAFE_OK || imsafe__rejected(job))
+        return IMSAFE_OK;
+    struct lzw *z = imsafe__alloc(job, sizeof *z);
+    if (z == NULL)
+        return IMSAFE_OK;
+    while (!imsafe__rejected(job)) {
+        if (!need(&c, 1)) {
+            truncated(job, "the block list (no trailer)");
+            break;
+        }
+        uint8_t intro = c.p[c.pos++];
+        if (intro == 0x3B) {
+            f->end = c.pos;
+            break;
+        }
+        if (intro == 0x21)
+            walk_extension(job, &c, f, &g);
+        else if (intro == 0x2C)
+            walk_image(job, &c, f, &g, z);
+        else
+            imsafe__reject(job, IMSAFE_R_MALFORMED_GIF, "unknown block 0x%02x at offset %zu",
+                           intro, c.pos - 1);
+    }
+    imsafe__free(job, z);
+    return IMSAFE_OK;
+}
+
+/* ------------------------------------------------------- giflib glue */
+
+struct gif_reader {
+    const uint8_t *p;
+    size_t n, pos;
+};
+
+static int read_in(GifFileType *gf, GifByteType *buf, int len)
+{
+    struct gif_reader *r = gf->UserData;
+    if (len <= 0)
+        return 0;
+    size_t k = (size_t)len;
+    if (k > r->n - r->pos)
+        k = r->n - r->pos;
+    memcpy(buf, r->p + r->pos, k);
+    r->pos += k;
+    return (int)k;
+}
+
+static int write_out(GifFileType *gf, const GifByteType *buf, int len)
+{
+    struct imsafe__job *job = gf->UserData;
+    if (len <= 0)
+        return 0;
+    return imsafe__buf_append(&job->out, buf, (size_t)len) == 0 ? len : 0;
+}
+
+/* Every giflib error code, mapped to a reason.  0 means "not the input's
+ * fault": an allocation failure or our own misuse of the encoder. */
+static const struct {
+    int code;
+    imsafe_reason reason;
+} gif_errors[] = {
+    {D_GIF_ERR_OPEN_FAILED, IMSAFE_R_MALFORMED_GIF},
+    {D_GIF_ERR_READ_FAILED, IMSAFE_R_MALFORMED_TRUNCATED},
+    {D_GIF_ERR_NOT_GIF_FILE, IMSAFE_R_MALFORMED_SIGNATURE},
+    {D_GIF_ERR_NO_SCRN_DSCR, IMSAFE_R_MALFORMED_GIF},
+    {D_GIF_ERR_NO_IMAG_DSCR, IMSAFE_R_MALFORMED_GIF},
+    {D_GIF_ERR_NO_COLOR_MAP, IMSAFE_R_MALFORMED_GIF_COLORMAP},
+    {D_GIF_ERR_WRONG_RECORD, IMSAFE_R_MALFORMED_GIF},
+    {D_GIF_ERR_DATA_TOO_BIG, IMSAFE_R_MALFORMED_GIF_PIXEL_DATA},
+    {D_GIF_ERR_NOT_ENOUGH_MEM, IMSAFE_R_NONE},
+    {D_GIF_ERR_CLOSE_FAILED, IMSAFE_R_MALFORMED_GIF},
+    {D_GIF_ERR_NOT_READABLE, IMSAFE_R_NONE},
+    {D_GIF_ERR_IMAGE_DEFECT, IMSAFE_R_MALFORMED_GIF_LZW},
+    {D_GIF_ERR_EOF_TOO_SOON, IMSAFE_R_MALFORMED_GIF_PIXEL_DATA},
+    {E_GIF_ERR_OPEN_FAILED, IMSAFE_R_NONE},
+    {E_GIF_ERR_WRITE_FAILED, IMSAFE_R_NONE},
+    {E_GIF_ERR_HAS_SCRN_DSCR, IMSAFE_R_NONE},
+    {E_GIF_ERR_HAS_IMAG_DSCR, IMSAFE_R_NONE},
+    {E_GIF_ERR_NO_COLOR_MAP, IMSAFE_R_NONE},
+    {E_GIF_ERR_DATA_TOO_BIG, IMSAFE_R_NONE},
+    {E_GIF_ERR_NOT_ENOUGH_MEM, IMSAFE_R_NONE},
+    {E_GIF_ERR_DISK_IS_FULL, IMSAFE_R_NONE},
+    {E_GIF_ERR_CLOSE_FAILED, IMSAFE_R_NONE},
+    {E_GIF_ERR_NOT_WRITEABLE, IMSAFE_R_NONE},
+};
+
+/* Turn a giflib failure into a rejection, an allocation failure or an
+ * internal error.  Returns the status the module should return. */
+static imsafe_status gif_fail(struct imsafe__job *job, int code)
+{
+    if (imsafe__rejected(job) || job->alloc_failed)
+        return IMSAFE_OK; /* the output buffer already said why */
+    if (code == D_GIF_ERR_NOT_ENOUGH_MEM || code == E_GIF_ERR_NOT_ENOUGH_MEM) {
+        job->alloc_failed = 1; /* malloc failed inside our reservation */
+        return IMSAFE_OK;
+    }
+    for (size_t i = 0; i < sizeof gif_errors / sizeof gif_errors[0]; i++) {
+        if (gif_errors[i].code == code && gif_errors[i].reason != IMSAFE_R_NONE) {
+            /* GifErrorString() is constant ASCII from giflib, not input */
+            const char *s = GifErrorString(code);
+            return imsafe__reject(job, gif_errors[i].reason, "giflib: %s", s ? s : "error");
+        }
+    }
+    job->internal_error = 1;
+    return IMSAFE_EINTERNAL;
+}
+
+/* ------------------------------------------------------- rebuild */
+
+/* Row y of the i-th line stored in an interlaced image of height h
+ * (spec appendix E: passes start 0,4,2,1, step 8,8,4,2). */
+static uint32_t interlaced_row(uint32_t i, uint32_t h)
+{
+    static const uint8_t start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
+    for (int p = 0; p < 4; p++) {
+        uint32_t rows = h > start[p] ? (h - start[p] + step[p] - 1u) / step[p] : 0;
+        if (i < rows)
+            return start[p] + i * step[p];
+        i -= rows;
+    }
+    return 0;
+}
+
+struct rebuild {
+    struct imsafe__job *job;
+    const struct gif_facts *f;
+    GifFileType *dec, *enc;
+    GifPixelType *line;  /* one decoded line of the widest frame */
+    GifPixelType *frame; /* the clipped frame being coded */
+    uint8_t *canvas;     /* to-PNG: the first frame on the screen */
+    int flatten, to_png;
+    uint64_t index;      /* images seen */
+    struct gif_gce gce;
+    /* to-PNG: the first image's place, palette and transparent index */
+    uint32_t fl, ft, fw, fh;
+    int pal_len, trans, rgba;
+    uint8_t pal[257 * 3];
+};
+
+/* ------------------------------------------------------- GIF to PNG */
+
+/*
+ * The first image on a screen that is otherwise transparent, as browsers
+ * show it (they ignore the background colour).  The uncovered area takes
+ * the frame's transparent index, else a new palette entry, else an index
+ * the frame does not use; with all 256 in use the PNG is RGBA.
+ */
+static void compose_first(struct rebuild *r, const ColorMapObject *map, uint32_t cw, uint32_t ch)
+{
+    const struct gif_facts *f = r->f;
+    uint32_t left = (uint32_t)r->dec->Image.Left, top = (uint32_t)r->dec->Image.Top;
+    int covers = left == 0 && top == 0 && cw == f->sw && ch == f->sh;
+    int trans = r->gce.present ? r->gce.transparent : -1;
+    r->fl = left;
+    r->ft = top;
+    r->fw = cw;
+    r->fh = ch;
+    r->pal_len = map->ColorCount;
+    for (int i = 0; i < map->ColorCount; i++) {
+        r->pal[i * 3] = map->Colors[i].Red;
+        r->pal[i * 3 + 1] = map->Colors[i].Green;
+        r->pal[i * 3 + 2] = map->Colors[i].Blue;
+    }
+    if (!covers && trans < 0 && map->ColorCount < 256) {
+        trans = map->ColorCount; /* a new entry (black, fully transparent) */
+        r->pal[trans * 3] = r->pal[trans * 3 + 1] = r->pal[trans * 3 + 2] = 0;
+        r->pal_len++;
+    } else if (!covers && trans < 0) {
+        uint8_t used[256] = {0};
+        for (size_t i = 0; i < (size_t)cw * ch; i++)
+            used[r->frame[i]] = 1;
+        for (int i = 255; i >= 0 && trans < 0; i--)
+            if (!used[i])
+                trans = i;
+        r->rgba = trans < 0;
+    }
+    r->trans = trans;
+    memset(r->canvas, trans >= 0 ? trans : 0, (size_t)f->sw * f->sh);
+    for (uint32_t y = 0; y < ch; y++)
+        memcpy(r->canvas + (size_t)(top + y) * f->sw + left, r->frame + (size_t)y * cw, cw);
+}
+
+struct png_rows {
+    const struct rebuild *r;
+    uint8_t *rgba; /* NULL: palette rows straight from the canvas */
+};
+
+static const uint8_t *png_row(void *opaque, uint32_t y)
+{
+    const struct png_rows *p = opaque;
+    const struct rebuild *r = p->r;
+    const uint8_t *row = r->canvas + (size_t)y * r->f->sw;
+    if (p->rgba == NULL)
+        return row;
+    for (uint32_t x = 0; x < r->f->sw; x++) {
+        const uint8_t *c = r->pal + row[x] * 3;
+        uint8_t *o = p->rgba + (size_t)x * 4;
+        int inside = x >= r->fl && x - r->fl < r->fw && y >= r->ft && y - r->ft < r->fh;
+        o[0] = inside ? c[0] : 0;
+        o[1] = inside ? c[1] : 0;
+        o[2] = inside ? c[2] : 0;
+        o[3] = inside ? 255 : 0;
+    }
+    return p->rgba;
+}
+
+static imsafe_status write_png(struct rebuild *r)
+{
+    struct imsafe__job *job = r->job;
+    struct png_rows rows = {r, NULL};
+    if (r->index == 0) {
+        /* no image at all: a transparent screen */
+        memset(r->canvas, 0, (size_t)r->f->sw * r->f->sh);
+        memset(r->pal, 0, 3);
+        r->pal_len = 1;
+        r->trans = 0;
+    }
+    if (r->rgba && (rows.rgba = imsafe__alloc(job, (size_t)r->f->sw * 4)) == NULL)
+        return IMSAFE_OK;
+    int rc = imsafe__png_encode_indexed(job, r->f->sw, r->f->sh, r->rgba ? NULL : r->pal,
+                                        r->rgba ? 0 : r->pal_len, r->rgba ? -1 : r->trans,
+                                        png_row, &rows);
+    imsafe__free(job, rows.rgba);
+    if (rc != 0 && !imsafe__rejected(job) && !job->alloc_failed) {
+        job->internal_error = 1;
+        return IMSAFE_EINTERNAL;
+    }
+    return IMSAFE_OK;
+}
+
+/* Decode one image into r->frame (clipped), checking every index. */
+static int decode_image(struct rebuild *r, const ColorMapObject *map, uint32_t *cw, uint32_t *ch)
+{
+    GifFileType *d = r->dec;
+    uint32_t left = (uint32_t)d->Image.Left, top = (uint32_t)d->Image.Top;
+    uint32_t w = (uint32_t)d->Image.Width, h = (uint32_t)d->Image.Height;
+    *cw = left + w > r->f->sw ? r->f->sw - left : w;
+    *ch = top + h > r->f->sh ? r->f->sh - top : h;
+    for (uint32_t i = 0; i < h; i++) {
+        if (DGifGetLine(d, r->line, (int)w) == GIF_ERROR)
+            return -1; /* the caller maps d->Error */
+        for (uint32_t x = 0; x < w; x++) {
+            if (r->line[x] >= map->ColorCount) {
+                imsafe__reject(r->job, IMSAFE_R_MALFORMED_GIF_COLORMAP,
+                               "image %llu: pixel index %u beyond the %d-entry colour table",
+                               (unsigned long long)r->index, r->line[x], map->ColorCount);
+                return -1;
+            }
+        }
+        uint32_t y = d->Image.Interlace ? interlaced_row(i, h) : i;
+        if (y < *ch)
+            memcpy(r->frame + (size_t)y * *cw, r->line, *cw);
+    }
+    return 0;
+}
+
+static int put_gce(struct rebuild *r)
+{
+    const struct gif_gce *g = &r->gce;
+    GifByteType b[4];
+    int disposal = r->flatten ? 0 : g->disposal, delay = r->flatten ? 0 : g->delay;
+    if (!g->present || (r->flatten && g->transparent < 0))
+        return 0;
+    b[0] = (GifByteType)((disposal << 2) | (g->transparent >= 0 ? 1 : 0));
+    b[1] = (GifByteType)(delay & 0xFF);
+    b[2] = (GifByteType)(delay >> 8);
+    b[3] = (GifByteType)(g->transparent >= 0 ? g->transparent : 0);
+    return EGifPutExtension(r->enc, GRAPHICS_EXT_FUNC_CODE, 4, b) == GIF_ERROR ? -1 : 0;
+}
+
+static int encode_image(struct rebuild *r, const ColorMapObject *local, uint32_t cw, uint32_t ch)
+{
+    GifFileType *d = r->dec, *e = r->enc;
+    if (local == NULL && e->Image.ColorMap != NULL) {
+        /* giflib 5.2.1 drops (leaks) the previous local map when an image
+         * without one follows: free it here */
+        GifFreeMapObject(e->Image.ColorMap);
+        e->Image.ColorMap = NULL;
+    }
+    if (put_gce(r) != 0 ||
+        EGifPutImageDesc(e, d->Image.Left, d->Image.Top, (int)cw, (int)ch, d->Image.Interlace,
+                         local) == GIF_ERROR)
+        return -1;
+    for (uint32_t i = 0; i < ch; i++) {
+        uint32_t y = d->Image.Interlace ? interlaced_row(i, ch) : i;
+        if (EGifPutLine(e, r->frame + (size_t)y * cw, (int)cw) == GIF_ERROR)
+            return -1;
+    }
+    return 0;
+}
+
+static imsafe_status do_image(struct rebuild *r)
+{
+    GifFileType *d = r->dec;
+    uint32_t cw, ch;
+    if (DGifGetImageHeader(d) == GIF_ERROR)
+        return gif_fail(r->job, d->Error);
+    r->index++;
+    const ColorMapObject *map = d->Image.ColorMap ? d->Image.ColorMap : d->SColorMap;
+    if (map == NULL) /* the walk saw a table: giflib disagrees with us */
+        return gif_fail(r->job, D_GIF_ERR_NO_COLOR_MAP);
+    if (decode_image(r, map, &cw, &ch) != 0)
+        return imsafe__rejected(r->job) ? IMSAFE_OK : gif_fail(r->job, d->Error);
+    if (r->index == 1 && r->to_png)
+        compose_first(r, map, cw, ch);
+    if (r->enc != NULL && (r->index == 1 || !r->flatten) &&
+        encode_image(r, d->Image.ColorMap, cw, ch) != 0)
+        return gif_fail(r->job, r->enc->Error);
+    memset(&r->gce, 0, sizeof r->gce);
+    return IMSAFE_OK;
+}
+
+static imsafe_status do_extension(struct rebuild *r)
+{
+    GifFileType *d = r->dec;
+    int code;
+    GifByteType *ext;
+    if (DGifGetExtension(d, &code, &ext) == GIF_ERROR)
+        return gif_fail(r->job, d->Error);
+    if (code == GRAPHICS_EXT_FUNC_CODE && ext != NULL && ext[0] == 4) {
+        GraphicsControlBlock gcb;
+        DGifExtensionToGCB(4, ext + 1, &gcb);
+        r->gce.present = 1;
+        r->gce.disposal = gcb.DisposalMode;
+        r->gce.delay = gcb.DelayTime;
+        r->gce.transparent = gcb.TransparentColor; /* -1 when off */
+    } else if (code == PLAINTEXT_EXT_FUNC_CODE) {
+        memset(&r->gce, 0, sizeof r->gce);
+    }
+    while (ext != NULL)
+        if (DGifGetExtensionNext(d, &ext) == GIF_ERROR)
+            return gif_fail(r->job, d->Error);
+    return IMSAFE_OK;
+}
+
+static int put_loop(struct rebuild *r)
+{
+    GifByteType sub[3] = {1, (GifByteType)(r->f->loop & 0xFF), (GifByteType)(r->f->loop >> 8)};
+    if (r->f->loop < 0 || r->flatten || r->enc == NULL)
+        return 0;
+    if (EGifPutExtensionLeader(r->enc, APPLICATION_EXT_FUNC_CODE) == GIF_ERROR ||
+        EGifPutExtensionBlock(r->enc, 11, "NETSCAPE2.0") == GIF_ERROR ||
+        EGifPutExtensionBlock(r->enc, 3, sub) == GIF_ERROR ||
+        EGifPutExtensionTrailer(r->enc) == GIF_ERROR)
+        return -1;
+    return 0;
+}
+
+static imsafe_status records(struct rebuild *r)
+{
+    GifRecordType rt;
+    for (;;) {
+        if (DGifGetRecordType(r->dec, &rt) == GIF_ERROR)
+            return gif_fail(r->job, r->dec->Error);
+        imsafe_status st = IMSAFE_OK;
+        if (rt == TERMINATE_RECORD_TYPE)
+            return IMSAFE_OK;
+        if (rt == IMAGE_DESC_RECORD_TYPE)
+            st = do_image(r);
+        else if (rt == EXTENSION_RECORD_TYPE)
+            st = do_extension(r);
+        else
+            st = gif_fail(r->job, D_GIF_ERR_WRONG_RECORD);
+        if (st != IMSAFE_OK || imsafe__rejected(r->job) || r->job->alloc_failed)
+            return st;
+    }
+}
+
+/* Start the encoder: screen, global table, loop count. */
+static imsafe_status open_encoder(struct rebuild *r)
+{
+    int err = 0;
+    r->enc = EGifOpen(r->job, write_out, &err);
+    if (r->enc == NULL)
+        return gif_fail(r->job, err ? err : E_GIF_ERR_NOT_ENOUGH_MEM);
+    /* always 89a: graphic control and application extensions need it,
+     * and one fixed version keeps the output a fixpoint */
+    EGifSetGifVersion(r->enc, true);
+    if (r->dec->SColorMap != NULL)
+        r->dec->SColorMap->SortFlag = false;
+    if (EGifPutScreenDesc(r->enc, (int)r->f->sw, (int)r->f->sh, 8, r->f->bg,
+                          r->dec->SColorMap) == GIF_ERROR ||
+        put_loop(r) != 0)
+        return gif_fail(r->job, r->enc->Error);
+    return IMSAFE_OK;
+}
+
+/* ------------------------------------------------------- entry point */
+
+static imsafe_status rebuild(struct imsafe__job *job, const struct gif_facts *f)
+{
+    struct rebuild r;
+    struct gif_reader rd = {job->in, f->end, 0};
+    imsafe_status st = IMSAFE_OK;
+    uint64_t reserved = 0;
+    int err = 0;
+    memset(&r, 0, sizeof r);
+    r.job = job;
+    r.f = f;
+    r.flatten = imsafe__opt(job->policy, IMSAFE_OPT_GIF_FLATTEN) != 0;
+    r.to_png = imsafe__opt(job->policy, IMSAFE_OPT_GIF_TO_PNG) != 0;
+    uint64_t want = GIFLIB_DECODER_BYTES + (r.to_png ? 0 : GIFLIB_ENCODER_BYTES);
+    if (imsafe__reserve(job, want, "giflib") != 0)
+        goto done;
+    reserved = want;
+    r.line = imsafe__alloc(job, (size_t)f->max_line + 1);
+    r.frame = imsafe__alloc(job, (size_t)f->max_clip + 1);
+    if (r.line == NULL || r.frame == NULL)
+        goto done;
+    if (r.to_png && (r.canvas = imsafe__alloc(job, (size_t)f->sw * f->sh)) == NULL)
+        goto done;
+    r.dec = DGifOpen(&rd, read_in, &err);
+    if (r.dec == NULL) {
+        st = gif_fail(job, err ? err : D_GIF_ERR_NOT_ENOUGH_MEM);
+        goto done;
+    }
+    if (!r.to_png && ((st = open_encoder(&r)) != IMSAFE_OK || imsafe__rejected(job) ||
+                      job->alloc_failed))
+        goto done;
+    if ((st = records(&r)) != IMSAFE_OK || imsafe__rejected(job) || job->alloc_failed)
+        goto done;
+    if (r.enc != NULL) {
+        GifFileType *e = r.enc;
+        r.enc = NULL; /* EGifCloseFile frees it, whatever it returns */
+        if (EGifCloseFile(e, &err) == GIF_ERROR)
+            st = gif_fail(job, err);
+    } else if (r.to_png) {
+        st = write_png(&r);
+    }
+done:
+    if (r.enc != NULL)
+        EGifCloseFile(r.enc, &err);
+    if (r.dec != NULL)
+        DGifCloseFile(r.dec, &err);
+    imsafe__free(job, r.canvas);
+    imsafe__free(job, r.frame);
+    imsafe__free(job, r.line);
+    imsafe__unreserve(job, reserved);
+    return st;
+}
+
+imsafe_status imsafe__gif_sanitize(struct imsafe__job *job)
+{
+    struct gif_facts f;
+    memset(&f, 0, sizeof f);
+    walk(job, &f);
+    if (imsafe__rejected(job) || job->alloc_failed)
+        return IMSAFE_OK;
+    if (f.frames > 1) {
+        const struct imsafe__kill *k =
+            imsafe__killed_feature(job->policy, IMSAFE_FEATURE_GIF_ANIMATED, job->now);
+        if (k != NULL)
+            return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE, "%s", k->message);
+    }
+    if (imsafe__check_tail(job, job->in + f.end, job->in_len - f.end))
+        return IMSAFE_OK;
+    imsafe_status st = rebuild(job, &f);
+    if (st != IMSAFE_OK || imsafe__rejected(job) || job->alloc_failed)
+        return st;
+    if (f.frames > 1 && (imsafe__opt(job->policy, IMSAFE_OPT_GIF_FLATTEN) ||
+                         imsafe__opt(job->policy, IMSAFE_OPT_GIF_TO_PNG)))
+        imsafe__note(job, IMSAFE_R_NOTE_ANIMATION_FLATTENED);
+    if (imsafe__opt(job->policy, IMSAFE_OPT_GIF_TO_PNG))
+        imsafe__note(job, IMSAFE_R_NOTE_CONVERTED);
+    imsafe__accept(job, IMSAFE_SANITIZED);
+    return IMSAFE_OK;
+}

@@ -1,0 +1,133 @@
+/*
+ * png_encode.c - the shared PNG encoder helper: decoded rows in, a minimal
+ * PNG out (IHDR, PLTE and tRNS for palette images, IDAT, IEND; no
+ * ancillary chunk, no time stamp, so the same rows give the same bytes).
+ *
+ * Used by the GIF module for gif_to_png.  Rows are pulled one at a time
+ * through a callback, so the helper holds O(width) of its own; libpng and
+ * zlib allocate through the call's budget (png_create_write_struct_2 with
+ * imsafe__alloc/imsafe__free).  libpng's longjmp stays in this file.
+ *
+ * palette_rgb != NULL: 8-bit palette rows (width bytes), palette_len
+ * entries of R,G,B; transparent_index >= 0 adds a tRNS chunk making that
+ * one entry fully transparent.  palette_rgb == NULL: 8-bit RGBA rows
+ * (4 * width bytes).  Compression level and row filters come from the
+ * policy (png_zlib_level, png_filters) as for the PNG rebuild.
+ */
+#include <setjmp.h>
+#include <string.h>
+
+#include <png.h>
+
+#include "imsafe_private.h"
+
+static void on_error(png_structp png, png_const_charp msg)
+{
+    (void)msg; /* libpng's text may quote nothing of ours, but keep it out */
+    png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg; /* writing our own rows: a warning changes nothing */
+}
+
+static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
+{
+    return imsafe__alloc(png_get_mem_ptr(png), n);
+}
+
+static void on_free(png_structp png, png_voidp p)
+{
+    imsafe__free(png_get_mem_ptr(png), p);
+}
+
+static void on_write(png_structp png, png_bytep data, size_t n)
+{
+    struct imsafe__job *job = png_get_io_ptr(png);
+    /* over budget or out of memory: the job already carries the reason */
+    if (imsafe__buf_append(&job->out, data, n) != 0)
+        png_error(png, "output");
+}
+
+static void on_flush(png_structp png)
+{
+    (void)png;
+}
+
+static int filters_for(int64_t opt)
+{
+    switch (opt) {
+    case IMSAFE_PNG_FILTERS_NONE:
+        return PNG_FILTER_NONE;
+    case IMSAFE_PNG_FILTERS_FAST:
+        return PNG_FILTER_NONE | PNG_FILTER_SUB | PNG_FILTER_UP;
+    default:
+        return PNG_ALL_FILTERS;
+    }
+}
+
+/* PLTE and tRNS from the caller's palette (already range-checked). */
+static void set_palette(png_structp png, png_infop info, const uint8_t *rgb, int len, int trans)
+{
+    png_color pal[256];
+    png_byte alpha[256];
+    for (int i = 0; i < len; i++) {
+        pal[i].red = rgb[i * 3];
+        pal[i].green = rgb[i * 3 + 1];
+        pal[i].blue = rgb[i * 3 + 2];
+    }
+    png_set_PLTE(png, info, pal, len);
+    if (trans >= 0) {
+        /* tRNS only as long as it must be: entries after it stay opaque */
+        memset(alpha, 255, sizeof alpha);
+        alpha[trans] = 0;
+        png_set_tRNS(png, info, alpha, trans + 1, NULL);
+    }
+}
+
+int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width, uint32_t height,
+                               const uint8_t *palette_rgb, int palette_len,
+                               int transparent_index, imsafe__row_fn row, void *opaque)
+{
+    png_structp png = NULL;
+    png_infop info = NULL;
+    volatile int rc = -1;
+    if (width == 0 || height == 0 || width > PNG_UINT_31_MAX || height > PNG_UINT_31_MAX ||
+        row == NULL)
+        return -1;
+    if (palette_rgb != NULL &&
+        (palette_len < 1 || palette_len > 256 || transparent_index >= palette_len))
+        return -1;
+    png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, job, on_error, on_warning, job,
+                                    on_malloc, on_free);
+    if (png == NULL)
+        return -1;
+    info = png_create_info_struct(png);
+    if (info == NULL)
+        goto done;
+    if (setjmp(png_jmpbuf(png)))
+        goto done; /* rc stays -1; nothing allocated after setjmp needs freeing here */
+    png_set_write_fn(png, job, on_write, on_flush);
+    png_set_compression_level(png, (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL));
+    png_set_filter(png, PNG_FILTER_TYPE_BASE,
+                   filters_for(imsafe__opt(job->policy, IMSAFE_OPT_PNG_FILTERS)));
+    png_set_IHDR(png, info, width, height, 8,
+                 palette_rgb ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB_ALPHA,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    if (palette_rgb != NULL)
+        set_palette(png, info, palette_rgb, palette_len, transparent_index);
+    png_write_info(png, info);
+    for (uint32_t y = 0; y < height; y++) {
+        const uint8_t *r = row(opaque, y);
+        if (r == NULL)
+            png_error(png, "row");
+        png_write_row(png, r);
+    }
+    png_write_end(png, NULL);
+    rc = 0;
+done:
+    png_destroy_write_struct(&png, &info);
+    return rc;
+}
