@@ -213,16 +213,17 @@ imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     imsafe_status st = run(&job);
     if (st == IMSAFE_OK && job.alloc_failed)
         st = IMSAFE_ENOMEM;
-    if (st == IMSAFE_OK && job.verdict == 0)
-        st = IMSAFE_EINTERNAL; /* a module returned without a verdict: our bug */
-    if (st == IMSAFE_OK && job.verdict == IMSAFE_SANITIZED && job.out.len == 0)
+    /* a module must decide, and a sanitized verdict must carry output */
+    if (st == IMSAFE_OK && !IMSAFE_ASSERT(job.verdict != 0))
+        st = IMSAFE_EINTERNAL;
+    if (st == IMSAFE_OK && !IMSAFE_ASSERT(job.verdict != IMSAFE_SANITIZED || job.out.len > 0))
         st = IMSAFE_EINTERNAL;
     if (st == IMSAFE_OK)
         *res = imsafe__result_make(&job, display);
     if (st == IMSAFE_OK && *res == NULL)
         st = IMSAFE_ENOMEM;
     imsafe__buf_free(&job.out); /* a rejection never carries output */
-    if (st == IMSAFE_OK && job.charged != 0)
+    if (st == IMSAFE_OK && !IMSAFE_ASSERT(job.charged == 0))
         st = IMSAFE_EINTERNAL; /* a module leaked: refuse to go on */
     if (st == IMSAFE_EINTERNAL) {
         ctx->poisoned = 1;

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "imsafe.h"
 
@@ -15,6 +16,15 @@
 #define IMSAFE_DETAIL_MAX 256
 #define IMSAFE_LABEL_MAX 64
 #define IMSAFE_KILL_MSG_MAX 201
+
+/* An invariant of our own code.  Debug builds (--enable-debug) abort; release
+ * builds evaluate to 0 so the caller returns IMSAFE_EINTERNAL and poisons the
+ * context, as curl bans assert() in its library. */
+#ifdef IMSAFE_DEBUG
+#define IMSAFE_ASSERT(cond) ((cond) ? 1 : (abort(), 0))
+#else
+#define IMSAFE_ASSERT(cond) ((cond) ? 1 : 0)
+#endif
 
 /* Checked arithmetic on attacker-controlled numbers: 1 when it overflowed. */
 #define imsafe__mul_ovf(a, b, r) __builtin_mul_overflow((a), (b), (r))
@@ -116,7 +126,8 @@ static inline int imsafe__rejected(const struct imsafe__job *job)
     return job->verdict == IMSAFE_REJECTED;
 }
 /* Printable-ASCII formatting into a fixed buffer (result.c). */
-void imsafe__vformat(char *dst, size_t size, const char *fmt, va_list ap);
+void imsafe__vformat(char *dst, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* ----------------------------------------------------------------- budget */
 
@@ -160,8 +171,8 @@ enum imsafe__class {
     IMSAFE_CLASS_IMAGE,      /* png jpeg gif webp bmp tiff ico heic heif avif mng */
     IMSAFE_CLASS_MEDIA,      /* audio and video */
     IMSAFE_CLASS_DOCUMENT,   /* pdf rtf ole2 office */
-    IMSAFE_CLASS_ARCHIVE,    /* zip gzip 7z rar jar apk */
-    IMSAFE_CLASS_EXECUTABLE, /* pe elf macho class dex lnk */
+    IMSAFE_CLASS_ARCHIVE,    /* zip gzip 7z rar (jar and apk run: executables) */
+    IMSAFE_CLASS_EXECUTABLE, /* pe elf macho class dex lnk jar apk */
     IMSAFE_CLASS_SCRIPT,
     IMSAFE_CLASS_ACTIVE,     /* html svg xml mvg */
     IMSAFE_CLASS_TEXT
