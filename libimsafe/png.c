@@ -44,6 +44,7 @@ struct pngwalk {
     uint8_t depth, color, interlace;
     size_t iend_end;      /* offset just past IEND's CRC */
     size_t idat_count;
+    size_t first_idat;    /* offset of the first IDAT chunk */
     int plte_entries;     /* 0 when no PLTE */
     uint8_t plte[256 * 3];
     int trns_len;
@@ -485,6 +486,75 @@ static int64_t chunk_frame(struct imsafe__job *job, const uint8_t *p, size_t n, 
     return len;
 }
 
+/* Bytes of filtered scanlines the IDAT stream must inflate to exactly. */
+static uint64_t filtered_size(const struct pngwalk *w)
+{
+    static const uint8_t a7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
+                                     {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+    uint64_t bpp = bits_per_pixel(w->color, w->depth), total = 0;
+    for (int i = 0; i < (w->interlace ? 7 : 1); i++) {
+        uint64_t x0 = w->interlace ? a7[i][0] : 0, y0 = w->interlace ? a7[i][1] : 0;
+        uint64_t dx = w->interlace ? a7[i][2] : 1, dy = w->interlace ? a7[i][3] : 1;
+        if (w->width <= x0 || w->height <= y0)
+            continue;
+        uint64_t pw = (w->width - x0 + dx - 1) / dx, ph = (w->height - y0 + dy - 1) / dy;
+        total += ph * (1 + (pw * bpp + 7) / 8);
+    }
+    return total;
+}
+
+/* The IDAT run holds one zlib stream that inflates to exactly the image:
+ * libpng 1.6 silently skips IDAT chunks after the stream's end. */
+static int check_idat_stream(struct imsafe__job *job, const struct pngwalk *w)
+{
+    enum { SCRATCH = 32768 };
+    const uint8_t *p = job->in;
+    uint64_t want = filtered_size(w), got = 0;
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    zs.zalloc = imsafe__zalloc;
+    zs.zfree = imsafe__zfree;
+    zs.opaque = job;
+    if (inflateInit(&zs) != Z_OK)
+        return -1;
+    uint8_t *buf = imsafe__alloc(job, SCRATCH);
+    int zr = Z_OK, excess = 0;
+    for (size_t off = w->first_idat; buf != NULL && is_type(p + off + 4, "IDAT");
+         off += 12 + (size_t)be32(p + off)) {
+        zs.next_in = (Bytef *)(p + off + 8);
+        zs.avail_in = be32(p + off);
+        if (zr == Z_STREAM_END && zs.avail_in > 0)
+            excess = 1;
+        while (zr == Z_OK && !excess) {
+            zs.next_out = buf;
+            zs.avail_out = SCRATCH;
+            zr = inflate(&zs, Z_NO_FLUSH);
+            got += SCRATCH - zs.avail_out;
+            excess = got > want;
+            if (zr == Z_BUF_ERROR && zs.avail_in == 0) {
+                zr = Z_OK; /* the stream goes on in the next IDAT chunk */
+                break;
+            }
+            if (zs.avail_in == 0 && zs.avail_out != 0)
+                break; /* chunk consumed, output drained */
+        }
+        if (zr == Z_STREAM_END && zs.avail_in > 0)
+            excess = 1;
+        if (excess || (zr != Z_OK && zr != Z_STREAM_END))
+            break;
+    }
+    inflateEnd(&zs);
+    imsafe__free(job, buf);
+    if (buf == NULL)
+        return -1;
+    if (excess || zr != Z_STREAM_END || got != want)
+        return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IMAGE_DATA,
+                              "IDAT stream inflates to %llu bytes%s, the image needs %llu",
+                              (unsigned long long)got, excess ? " or more" : "",
+                              (unsigned long long)want), -1;
+    return 0;
+}
+
 static int walk(struct imsafe__job *job, struct pngwalk *w)
 {
     const uint8_t *p = job->in;
@@ -511,6 +581,8 @@ static int walk(struct imsafe__job *job, struct pngwalk *w)
         }
         if (walk_chunk(job, w, t, t + 4, (uint32_t)len, prev_idat) != 0 || imsafe__rejected(job))
             return -1;
+        if (is_type(t, "IDAT") && w->idat_count == 1 && !prev_idat)
+            w->first_idat = off;
         prev_idat = is_type(t, "IDAT");
         off += 12 + (size_t)len;
     }
@@ -518,6 +590,8 @@ static int walk(struct imsafe__job *job, struct pngwalk *w)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "IEND has data"), -1;
     if (w->idat_count == 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IMAGE_DATA, "no IDAT chunk"), -1;
+    if (check_idat_stream(job, w) != 0)
+        return -1;
     return apng_finish(job, w);
 }
 
