@@ -196,9 +196,10 @@ int imsafe__check_tail(struct imsafe__job *job, const uint8_t *tail, size_t n);
 
 /* -------------------------------------------------------------- filename */
 
-/* Check the claimed name; rejects or notes per policy.  Writes the safe
- * display name into dst (size bytes, NUL-terminated). */
+/* Check the claimed name; rejects or notes per policy. */
 void imsafe__filename_check(struct imsafe__job *job, const char *name);
+/* The safe display name of a claimed name into dst (size bytes,
+ * NUL-terminated; "" for NULL). */
 void imsafe__filename_display(const char *name, char *dst, size_t size);
 /* 0 when fine, else the first finding's reason. */
 imsafe_reason imsafe__filename_finding(const char *name, size_t max_bytes);

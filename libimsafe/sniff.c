@@ -144,7 +144,8 @@ static imsafe_type sniff_zip_kind(const uint8_t *p, size_t n)
         const uint8_t *name = p + off + 30;
         if (off + 30 + nlen > n)
             break;
-        if (i == 0 && nlen == 8 && memcmp(name, "mimetype", 8) == 0) {
+        if (i == 0 && nlen == 8 && memcmp(name, "mimetype", 8) == 0 &&
+            off + 30 + nlen + xlen <= n) {
             const uint8_t *v = name + nlen + xlen;
             size_t vl = n - (size_t)(v - p);
             if (at(v, vl, 0, "application/epub+zip", 20))
@@ -252,12 +253,12 @@ static imsafe_type sniff_markup(const uint8_t *p, size_t n)
     if (m >= 1 && q[0] == '<') {
         if (has_word(q, m, 4096, "<svg"))
             return IMSAFE_TYPE_SVG;
-        if (has_word(q, 16, 16, "<!doctype html") || has_word(q, m, 1024, "<html") ||
+        if (has_word(q, m, 16, "<!doctype html") || has_word(q, m, 1024, "<html") ||
             has_word(q, m, 1024, "<script") || has_word(q, m, 1024, "<head") ||
             has_word(q, m, 1024, "<body") || has_word(q, m, 1024, "<iframe") ||
             has_word(q, m, 1024, "<hta:application"))
             return IMSAFE_TYPE_HTML;
-        if (has_word(q, 5, 5, "<?xml"))
+        if (has_word(q, m, 5, "<?xml"))
             return IMSAFE_TYPE_XML;
     }
     /* ImageMagick MVG / MSL: drawing primitives that fetch URLs or run
