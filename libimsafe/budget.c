@@ -99,6 +99,15 @@ void imsafe__zfree(void *opaque, void *p)
     imsafe__free(opaque, p);
 }
 
+int imsafe__inflate_init(struct imsafe__job *job, z_stream *zs, int window_bits)
+{
+    memset(zs, 0, sizeof *zs);
+    zs->zalloc = imsafe__zalloc;
+    zs->zfree = imsafe__zfree;
+    zs->opaque = job;
+    return inflateInit2(zs, window_bits) == Z_OK ? 0 : -1;
+}
+
 void imsafe__free_detached(const imsafe_allocator *a, void *ptr)
 {
     if (ptr != NULL)

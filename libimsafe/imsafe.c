@@ -211,6 +211,8 @@ imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     job_init(&job, ctx, policy, in, in_len, claimed_name, claimed_mime);
     imsafe__filename_display(claimed_name, display, sizeof display);
     imsafe_status st = run(&job);
+    if (st == IMSAFE_OK && job.internal_error)
+        st = IMSAFE_EINTERNAL; /* a module caught itself in an impossible state */
     if (st == IMSAFE_OK && job.alloc_failed)
         st = IMSAFE_ENOMEM;
     /* a module must decide, and a sanitized verdict must carry output */

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <zlib.h>
+
 #include "imsafe.h"
 
 #define IMSAFE_MAX_NOTES 16
@@ -149,6 +151,9 @@ void imsafe__unreserve(struct imsafe__job *job, uint64_t n);
 /* zlib-shaped callbacks charging the job (opaque = job). */
 void *imsafe__zalloc(void *opaque, unsigned items, unsigned size);
 void imsafe__zfree(void *opaque, void *p);
+/* inflateInit2() on a cleared stream whose memory is charged to the job.
+ * 0 on success; -1 when zlib could not allocate (the job says why). */
+int imsafe__inflate_init(struct imsafe__job *job, z_stream *zs, int window_bits);
 
 /* ----------------------------------------------------------------- buffer */
 

@@ -212,11 +212,7 @@ static int walk_iccp(struct imsafe__job *job, struct pngwalk *w, const uint8_t *
     size_t zlen = len - (size_t)(z - d);
     size_t cap = max < 65536 ? (size_t)max + 1 : 65536;
     z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    zs.zalloc = imsafe__zalloc;
-    zs.zfree = imsafe__zfree;
-    zs.opaque = job;
-    if (inflateInit(&zs) != Z_OK)
+    if (imsafe__inflate_init(job, &zs, MAX_WBITS) != 0)
         return -1;
     uint8_t *buf = imsafe__alloc(job, cap);
     size_t used = 0;
@@ -511,11 +507,7 @@ static int check_idat_stream(struct imsafe__job *job, const struct pngwalk *w)
     const uint8_t *p = job->in;
     uint64_t want = filtered_size(w), got = 0;
     z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    zs.zalloc = imsafe__zalloc;
-    zs.zfree = imsafe__zfree;
-    zs.opaque = job;
-    if (inflateInit(&zs) != Z_OK)
+    if (imsafe__inflate_init(job, &zs, MAX_WBITS) != 0)
         return -1;
     uint8_t *buf = imsafe__alloc(job, SCRATCH);
     int zr = Z_OK, excess = 0;

@@ -273,12 +273,8 @@ static int zs_start(struct zc *zc)
         zc->job->internal_error = 1;
         return STOP;
     }
-    memset(&zc->zs, 0, sizeof zc->zs);
-    zc->zs.zalloc = imsafe__zalloc;
-    zc->zs.zfree = imsafe__zfree;
-    zc->zs.opaque = zc->job;
     /* raw deflate: ZIP and gzip carry their own headers and checksums */
-    if (inflateInit2(&zc->zs, -MAX_WBITS) != Z_OK) {
+    if (imsafe__inflate_init(zc->job, &zc->zs, -MAX_WBITS) != 0) {
         if (!imsafe__rejected(zc->job) && !zc->job->alloc_failed)
             zc->job->internal_error = 1;
         return STOP;
