@@ -341,13 +341,14 @@ static int stored_put(struct zc *zc, const uint8_t *src, uint64_t len, struct si
 
 /* -------------------------------------------------------- entry verdicts */
 
-/* Types an archive entry must never be: programs, scripts, shortcuts, and
- * the code archives (jar, apk) whose entries are programs by design. */
+/* Types an archive entry must never be: programs, scripts, shortcuts, the
+ * code archives (jar, apk) whose entries are programs by design, and the
+ * archives we cannot look into (7z, rar), which could hide any of those. */
 static int type_is_dangerous(imsafe_type t)
 {
     enum imsafe__class c = imsafe__type_class(t);
     return c == IMSAFE_CLASS_EXECUTABLE || c == IMSAFE_CLASS_SCRIPT || t == IMSAFE_TYPE_JAR ||
-           t == IMSAFE_TYPE_APK;
+           t == IMSAFE_TYPE_APK || t == IMSAFE_TYPE_7Z || t == IMSAFE_TYPE_RAR;
 }
 
 /* A nested archive we inspect: ZIP, its documents, gzip. */

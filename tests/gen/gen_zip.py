@@ -196,6 +196,9 @@ def nested(d):
     evil = build([Entry("readme.txt", ELF)])
     write(d, "nested_gzip_exe.zip", build([Entry("inner.zip.gz", gzip.compress(evil, mtime=0))]))
     write(d, "nested_exe.zip", build([Entry("inner.zip", build([Entry("tool.txt", PE)]))]))
+    # archives libimsafe cannot look into, nested where the rules above apply
+    write(d, "nested_7z.zip", build([Entry("inner.dat", b"7z\xbc\xaf\x27\x1c" + bytes(26))]))
+    write(d, "nested_rar.zip", build([Entry("inner.dat", b"Rar!\x1a\x07\x01\x00" + bytes(24))]))
 
 
 def ratio(d):
