@@ -605,6 +605,8 @@ static imsafe_reason error_reason(int code)
         return IMSAFE_R_MALFORMED_JPEG_MARKER;
     case JERR_INPUT_EOF: case JERR_INPUT_EMPTY: case JWRN_JPEG_EOF:
         return IMSAFE_R_MALFORMED_TRUNCATED;
+    case JERR_BAD_DCT_COEF:
+        return IMSAFE_R_MALFORMED_JPEG_DATA;
     default: return IMSAFE_R_MALFORMED_JPEG;
     }
 }
@@ -695,11 +697,36 @@ static void write_markers(struct jctx *x)
     }
 }
 
+/* Baseline 8-bit JPEG codes AC magnitudes in at most 10 bits and DC values
+ * within [-1024, 1023] (their differences in 11).  The optimize pass checks
+ * this (JERR_BAD_DCT_COEF); with the standard tables nothing does, and
+ * libjpeg-turbo's SIMD encoder writes an out-of-range coefficient as a
+ * broken stream, so a decoded-but-corrupt input would leave as a corrupt
+ * output.  Found by fuzzing (fuzz/regress/jpeg). */
+static void check_coefficients(j_decompress_ptr d, jvirt_barray_ptr *coef)
+{
+    for (int ci = 0; ci < d->num_components; ci++) {
+        const jpeg_component_info *comp = &d->comp_info[ci];
+        for (JDIMENSION row = 0; row < comp->height_in_blocks; row++) {
+            JBLOCKARRAY b = (*d->mem->access_virt_barray)((j_common_ptr)d, coef[ci], row, 1, FALSE);
+            for (JDIMENSION col = 0; col < comp->width_in_blocks; col++) {
+                if (b[0][col][0] < -1024 || b[0][col][0] > 1023)
+                    ERREXIT(d, JERR_BAD_DCT_COEF);
+                for (int k = 1; k < DCTSIZE2; k++)
+                    if (b[0][col][k] < -1023 || b[0][col][k] > 1023)
+                        ERREXIT(d, JERR_BAD_DCT_COEF);
+            }
+        }
+    }
+}
+
 /* Lossless: coefficients in, coefficients out; Huffman tables optimised
  * (or the standard ones, see pixel mode's fixpoint below). */
 static void transcode(struct jctx *x, boolean optimize)
 {
     jvirt_barray_ptr *coef = jpeg_read_coefficients(&x->d);
+    if (!optimize)
+        check_coefficients(&x->d, coef);
     jpeg_copy_critical_parameters(&x->d, &x->c);
     x->c.optimize_coding = optimize;
     /* JFIF density is the input's metadata too: write the defaults */
