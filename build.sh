@@ -73,6 +73,13 @@ check)
     configure_in build-asan --enable-werror --enable-sanitizers CC=clang
     make -s -C "$top/build-asan" -j"$jobs"
     run_suite asan build-asan
+    echo "== fuzz smoke (libFuzzer, every harness)"
+    IMSAFE_CORPUS="$corpus" sh "$top/fuzz/smoke.sh" | tee "$top/build-fuzz.log" || true
+    line=$(tail -n 1 "$top/build-fuzz.log")
+    case $line in
+    *" passed, "*" failed") summary="$summary fuzz:$(echo "$line" | awk '{print $1}'):$(echo "$line" | awk '{print $3}')" ;;
+    *) summary="$summary fuzz:0:1" ;; # the fuzz build itself failed
+    esac
     passed=0
     failed=0
     for s in $summary; do

@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Seeds for the harnesses whose input is text rather than a file format:
+OUTDIR/policy/* (policy texts, imsafe-policy(5)) and OUTDIR/filename/*
+(claimed names, one per file, the harness reads up to the first NUL).
+Image, archive and sniff harnesses are seeded with ../shared/corpus and the
+generated fixtures in place (fuzz/smoke.sh, tests/fuzz-replay.sh); nothing
+here copies them.  Usage: gen_seeds.py OUTDIR"""
+import os
+import sys
+
+POLICIES = {
+    "empty": "",
+    "comment": "# nothing but a comment\n\n   \t\n",
+    "limits": (
+        "max_input_bytes = 64 MiB\nmax_width_px = 16384\nmax_height_px = 16_384\n"
+        "max_pixels = 40_000_000\nmax_frames = 500\nmax_memory_bytes = 256MiB\n"
+        "max_chunk_bytes = 1 MiB\nmax_icc_bytes = 64 KiB\nmax_jpeg_scans = 64\n"
+        "max_total_frame_pixels = 100000000\nmax_filename_bytes = 200\n"),
+    "options": (
+        "tolerate_warnings = yes\nkeep_icc = no\nkeep_colorspace = off\n"
+        "keep_orientation = true\njpeg_mode = pixels\njpeg_quality = 85\n"
+        "png_zlib_level = 9\npng_filters = fast\ngif_flatten = 1\ngif_to_png = 0\n"
+        "filename_findings = note\nallow_encrypted = no\n"),
+    "archives": (
+        "max_archive_entries = 100\nmax_archive_bytes = 1 GiB\n"
+        "max_archive_entry_bytes = 16 MiB\nmax_archive_ratio = 50\n"
+        "max_archive_depth = 0\n"),
+    "actions": (
+        "action pdf = reject\naction zip = pass\naction text = reject\n"
+        "action gif = reject\naction jpeg = sanitize\naction docx = pass\n"
+        "action webp = reject\naction unknown = reject\n"),
+    "kill": (
+        'label = "prod-2026-11-26"\n'
+        'kill webp message "CVE-2023-4863: libwebp heap overflow" until 2030-01-01T00:00:00Z\n'
+        "kill feature jpeg_progressive until 2099-12-31T23:59:59Z\n"
+        'kill feature icc_profile message "quote \\" and backslash \\\\"\n'
+        "kill gif\n"
+        "kill feature archives\n"),
+    "crlf": "max_frames = 10\r\nlabel = \"x\"\r\n# c\r\n",
+    "bad-key": "max_pixel = 10\n",
+    "bad-unit": "max_frames = 10 MiB\n",
+    "bad-range": "jpeg_quality = 101\n",
+    "bad-date": "kill png until 2026-02-30T00:00:00Z\n",
+    "bad-string": 'label = "unterminated\n',
+    "bad-twice": "max_frames = 1\nmax_frames = 2\n",
+    "bad-overflow": "max_input_bytes = 99999999999999999999\n",
+    "bad-sanitize": "action pdf = sanitize\n",
+}
+
+NAMES = {
+    "plain": b"holiday.jpg",
+    "utf8": "caf\u00e9 \u65e5\u672c.png".encode(),
+    "rlo": "invoice\u202egpj.exe".encode(),
+    "isolate": "a\u2066b\u2069.pdf".encode(),
+    "zwsp": "pho\u200bto.png".encode(),
+    "control": b"a\x01b\x7f.gif",
+    "c1": "a\u0085b.png".encode(),
+    "overlong": b"a\xc0\xaf.png",
+    "surrogate": b"a\xed\xa0\x80.png",
+    "truncated": b"abc\xe2\x82",
+    "traversal": b"../../etc/passwd",
+    "absolute": b"/etc/shadow",
+    "drive": b"C:\\Windows\\x.png",
+    "unc": b"\\\\server\\share\\x.png",
+    "sep": b"dir/x.png",
+    "percent": b"x%2e%2e%2fy.png",
+    "reserved": b"CON.png",
+    "reserved2": b"lpt1.txt",
+    "trailing": b"x.png. ",
+    "hidden": b"report.pdf.exe",
+    "padding": b"report.pdf                              .exe",
+    "nbsp": "a.pdf\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0.scr".encode(),
+    "long": b"a" * 300 + b".png",
+    "dots": b"...",
+    "stream": b"x.png:Zone.Identifier",
+    "nul": b"ok.png\x00.exe",
+    "emoji": "\U0001f600.gif".encode(),
+}
+
+
+def main():
+    out = sys.argv[1]
+    for sub, items in (("policy", POLICIES), ("filename", NAMES)):
+        d = os.path.join(out, sub)
+        os.makedirs(d, exist_ok=True)
+        for name, text in items.items():
+            data = text.encode() if isinstance(text, str) else text
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main()
