@@ -39,6 +39,9 @@ struct item {
     char *errmsg;   /* an error for stderr, or NULL */
     int status;     /* 0 accepted, 1 rejected, 2 error */
     int done;
+    int have_id;    /* dev/ino of the input, stat()ed once before the batch */
+    dev_t dev;
+    ino_t ino;
 };
 
 struct batch {
@@ -216,11 +219,16 @@ static const char *base_name(const char *path)
     return b ? b + 1 : path;
 }
 
-static int same_file(const char *a, const char *b)
+/* Would writing dst replace one of the inputs (same file by any path)? */
+static int is_an_input(const struct batch *b, const char *dst)
 {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
+    struct stat sd;
+    if (stat(dst, &sd) != 0)
+        return 0;
+    for (size_t i = 0; i < b->count; i++)
+        if (b->items[i].have_id && b->items[i].dev == sd.st_dev && b->items[i].ino == sd.st_ino)
+            return 1;
+    return 0;
 }
 
 /* Write DIR/<base> atomically (temporary file + rename), never over one of
@@ -236,9 +244,8 @@ static const char *write_output(const struct batch *b, const char *path, const v
     if (*base_name(name) == '\0' || strcmp(base_name(name), "..") == 0 ||
         strcmp(base_name(name), ".") == 0)
         return "no usable output name";
-    for (size_t i = 0; i < b->count; i++)
-        if (same_file(dst, b->items[i].path))
-            return "the output would replace an input; not written";
+    if (is_an_input(b, dst))
+        return "the output would replace an input; not written";
     int fd = mkstemp(tmp);
     if (fd < 0)
         return strerror(errno);
@@ -439,8 +446,15 @@ static int run_batch(const struct opts *o, const imsafe_policy *p, char **paths,
     b.items = calloc(n, sizeof *b.items);
     if (b.items == NULL)
         return EXIT_USAGE;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
         b.items[i].path = paths[i];
+        if (o->outdir != NULL && stat(paths[i], &st) == 0) {
+            b.items[i].dev = st.st_dev;
+            b.items[i].ino = st.st_ino;
+            b.items[i].have_id = 1;
+        }
+    }
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
     size_t nt = (size_t)o->threads < n ? (size_t)o->threads : n;
