@@ -54,3 +54,14 @@ void imsafe__buf_free(struct imsafe__buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+/* A rebuilt image is usually about as large as its input: reserve that much
+ * (+1/8 and 16 KiB) up front, so growth never holds the old and the new
+ * block at once (2.5x the output at the peak). */
+int imsafe__buf_presize(struct imsafe__buf *b, size_t input_len)
+{
+    size_t want = input_len / 8, total;
+    if (imsafe__add_ovf(input_len, want, &total) || imsafe__add_ovf(total, (size_t)16384, &total))
+        return imsafe__reject(b->job, IMSAFE_R_LIMIT_MEMORY, "output size overflows"), -1;
+    return imsafe__buf_reserve(b, total);
+}

@@ -143,77 +143,112 @@ static void lzw_reset(struct lzw *z)
     z->prev = NO_CODE;
 }
 
-static enum lzw_err lzw_code(struct lzw *z, unsigned code)
-{
-    unsigned l;
-    if (code == z->clear) {
-        lzw_reset(z);
-        return LZW_OK;
-    }
-    if (code == z->eoi) {
-        z->eoi_seen = 1;
-        return LZW_OK;
-    }
-    if (code < z->clear)
-        l = 1;
-    else if (code < z->next && z->prev != NO_CODE)
-        l = z->len[code];
-    else if (code == z->next && z->prev != NO_CODE && z->next < LZW_MAX_CODES)
-        l = z->len[z->prev] + 1u; /* the KwKwK case */
-    else
-        return LZW_BAD_CODE;
-    if (z->count >= z->npix)
-        return LZW_TOO_MUCH; /* data goes on after the last pixel */
-    if (z->prev != NO_CODE && z->next < LZW_MAX_CODES) {
-        z->len[z->next] = (uint16_t)(z->len[z->prev] + 1u);
-        z->next++;
-        /* early change is not GIF: widen once the next code needs it */
-        if (z->next == (1u << z->width) && z->width < 12)
-            z->width++;
-    }
-    z->prev = code;
-    z->count += l;
-    return z->count > z->npix ? LZW_TOO_MUCH : LZW_OK;
-}
+/* The code loop of lzw_check(), on a copy of the state in locals (the
+ * compiler keeps them in registers; through z every store to z->len[] would
+ * force the rest back to memory).  Returns the error, or LZW_OK; on EOI the
+ * rest of the block is counted in after_eoi. */
+struct lzw_regs {
+    uint32_t acc;
+    unsigned bits, width, next, prev;
+    uint64_t count;
+};
 
-static enum lzw_err lzw_byte(struct lzw *z, uint8_t b)
+static enum lzw_err lzw_block(struct lzw *z, struct lzw_regs *r, const uint8_t *p, size_t k)
 {
-    if (z->eoi_seen) {
-        z->after_eoi++;
-        return LZW_OK;
+    const unsigned clear = z->clear, eoi = z->eoi;
+    const uint64_t npix = z->npix;
+    uint32_t acc = r->acc;
+    unsigned bits = r->bits, width = r->width, next = r->next, prev = r->prev;
+    uint64_t count = r->count;
+    enum lzw_err e = LZW_OK;
+    for (size_t i = 0; i < k && e == LZW_OK; i++) {
+        acc |= (uint32_t)p[i] << bits;
+        bits += 8;
+        while (bits >= width) {
+            unsigned code = acc & ((1u << width) - 1u), l;
+            acc >>= width;
+            bits -= width;
+            if (code == clear) {
+                next = clear + 2;
+                width = z->min + 1;
+                prev = NO_CODE;
+                continue;
+            }
+            if (code == eoi) {
+                z->eoi_seen = 1;
+                z->after_eoi += k - i - 1;
+                i = k;
+                break;
+            }
+            if (code < clear)
+                l = 1;
+            else if (code < next && prev != NO_CODE)
+                l = z->len[code];
+            else if (code == next && prev != NO_CODE && next < LZW_MAX_CODES)
+                l = z->len[prev] + 1u; /* the KwKwK case */
+            else {
+                e = LZW_BAD_CODE;
+                break;
+            }
+            if (count >= npix) {
+                e = LZW_TOO_MUCH; /* data goes on after the last pixel */
+                break;
+            }
+            if (prev != NO_CODE && next < LZW_MAX_CODES) {
+                z->len[next] = (uint16_t)(z->len[prev] + 1u);
+                next++;
+                if (next == (1u << width) && width < 12)
+                    width++;
+            }
+            prev = code;
+            count += l;
+            if (count > npix) {
+                e = LZW_TOO_MUCH;
+                break;
+            }
+        }
     }
-    z->acc |= (uint32_t)b << z->bits;
-    z->bits += 8;
-    while (z->bits >= z->width && !z->eoi_seen) {
-        unsigned code = z->acc & ((1u << z->width) - 1u);
-        z->acc >>= z->width;
-        z->bits -= z->width;
-        enum lzw_err e = lzw_code(z, code);
-        if (e != LZW_OK)
-            return e;
-    }
-    return LZW_OK;
+    r->acc = acc;
+    r->bits = bits;
+    r->width = width;
+    r->next = next;
+    r->prev = prev;
+    r->count = count;
+    return e;
 }
 
 /* Check the sub-block chain at c->pos (just after the minimum code size
  * byte); on success c->pos is after the chain's terminator. */
 static enum lzw_err lzw_check(struct cursor *c, struct lzw *z)
 {
+    struct lzw_regs r = {z->acc, z->bits, z->width, z->next, z->prev, z->count};
+    enum lzw_err e = LZW_OK;
     for (;;) {
-        if (!need(c, 1))
-            return LZW_TRUNCATED;
+        if (!need(c, 1)) {
+            e = LZW_TRUNCATED;
+            break;
+        }
         size_t k = c->p[c->pos++];
         if (k == 0)
             break;
-        if (!need(c, k))
-            return LZW_TRUNCATED;
-        for (size_t i = 0; i < k; i++) {
-            enum lzw_err e = lzw_byte(z, c->p[c->pos + i]);
-            if (e != LZW_OK)
-                return e;
+        if (!need(c, k)) {
+            e = LZW_TRUNCATED;
+            break;
         }
+        if (z->eoi_seen)
+            z->after_eoi += k;
+        else if ((e = lzw_block(z, &r, c->p + c->pos, k)) != LZW_OK)
+            break;
         c->pos += k;
     }
+    z->acc = r.acc;
+    z->bits = r.bits;
+    z->width = r.width;
+    z->next = r.next;
+    z->prev = r.prev;
+    z->count = r.count;
+    if (e != LZW_OK)
+        return e;
     /* No EOI is fine (the pygif suite calls it optional) once every pixel
      * is there; anything short of the frame area is missing data. */
     if (z->count < z->npix)
@@ -947,7 +982,8 @@ imsafe_status imsafe__gif_sanitize(struct imsafe__job *job)
         if (k != NULL)
             return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE, "%s", k->message);
     }
-    if (imsafe__check_tail(job, job->in + f.end, job->in_len - f.end))
+    if (imsafe__check_tail(job, job->in + f.end, job->in_len - f.end) ||
+        imsafe__buf_presize(&job->out, f.end) != 0)
         return IMSAFE_OK;
     imsafe_status st = rebuild(job, &f);
     if (st != IMSAFE_OK || imsafe__rejected(job) || job->alloc_failed)

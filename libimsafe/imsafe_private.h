@@ -162,6 +162,8 @@ void imsafe__buf_init(struct imsafe__buf *b, struct imsafe__job *job);
  * job is rejected or marked alloc_failed). */
 int imsafe__buf_append(struct imsafe__buf *b, const void *p, size_t n);
 int imsafe__buf_reserve(struct imsafe__buf *b, size_t extra);
+/* Reserve room for an output about the size of an input of input_len. */
+int imsafe__buf_presize(struct imsafe__buf *b, size_t input_len);
 void imsafe__buf_free(struct imsafe__buf *b);
 
 /* ------------------------------------------------------------------ sniff */
