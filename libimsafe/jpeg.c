@@ -320,10 +320,11 @@ static void walk_app(struct walk *w, unsigned m, const uint8_t *base, size_t off
 static size_t skip_entropy(const uint8_t *p, size_t n, size_t pos)
 {
     while (pos + 1 < n) {
-        if (p[pos] != 0xFF) {
-            pos++;
-            continue;
-        }
+        /* memchr: entropy-coded data is most of a photo's bytes */
+        const uint8_t *ff = memchr(p + pos, 0xFF, n - 1 - pos);
+        if (ff == NULL)
+            break;
+        pos = (size_t)(ff - p);
         unsigned q = p[pos + 1];
         if (q == 0x00 || (q >= 0xD0 && q <= 0xD7))
             pos += 2; /* stuffed FF, or a restart marker inside the scan */
@@ -697,38 +698,15 @@ static void write_markers(struct jctx *x)
     }
 }
 
-/* Baseline 8-bit JPEG codes AC magnitudes in at most 10 bits and DC values
- * within [-1024, 1023] (their differences in 11).  The optimize pass checks
- * this (JERR_BAD_DCT_COEF); with the standard tables nothing does, and
- * libjpeg-turbo's SIMD encoder writes an out-of-range coefficient as a
- * broken stream, so a decoded-but-corrupt input would leave as a corrupt
- * output.  Found by fuzzing (fuzz/regress/jpeg). */
-static void check_coefficients(j_decompress_ptr d, jvirt_barray_ptr *coef)
-{
-    for (int ci = 0; ci < d->num_components; ci++) {
-        const jpeg_component_info *comp = &d->comp_info[ci];
-        for (JDIMENSION row = 0; row < comp->height_in_blocks; row++) {
-            JBLOCKARRAY b = (*d->mem->access_virt_barray)((j_common_ptr)d, coef[ci], row, 1, FALSE);
-            for (JDIMENSION col = 0; col < comp->width_in_blocks; col++) {
-                if (b[0][col][0] < -1024 || b[0][col][0] > 1023)
-                    ERREXIT(d, JERR_BAD_DCT_COEF);
-                for (int k = 1; k < DCTSIZE2; k++)
-                    if (b[0][col][k] < -1023 || b[0][col][k] > 1023)
-                        ERREXIT(d, JERR_BAD_DCT_COEF);
-            }
-        }
-    }
-}
-
-/* Lossless: coefficients in, coefficients out; Huffman tables optimised
- * (or the standard ones, see pixel mode's fixpoint below). */
-static void transcode(struct jctx *x, boolean optimize)
+/* Lossless: coefficients in, coefficients out, Huffman tables optimised.
+ * The optimize pass also refuses coefficients baseline JPEG cannot code
+ * (JERR_BAD_DCT_COEF), so corrupt-but-decodable data never leaves as a
+ * broken stream. */
+static void transcode(struct jctx *x)
 {
     jvirt_barray_ptr *coef = jpeg_read_coefficients(&x->d);
-    if (!optimize)
-        check_coefficients(&x->d, coef);
     jpeg_copy_critical_parameters(&x->d, &x->c);
-    x->c.optimize_coding = optimize;
+    x->c.optimize_coding = TRUE;
     /* JFIF density is the input's metadata too: write the defaults */
     x->c.JFIF_major_version = 1;
     x->c.JFIF_minor_version = 1;
@@ -764,37 +742,13 @@ static int pixel_setup(struct imsafe__job *job, struct jctx *x)
 }
 
 /*
- * Pixel mode re-encodes, and JPEG re-encoding is not idempotent (rounding,
- * chroma resampling), so a rebuilt file would drift on every pass.  Input
- * already coded exactly as pixel mode codes (same colour space, components,
- * sampling, quantisation tables, one sequential Huffman scan, no restarts)
- * is therefore transcoded with standard tables instead: that reproduces
- * pixel mode's own output byte for byte, and its coefficients are still
- * re-entropy-coded, as in the default lossless mode.
+ * Pixel mode: decode and re-encode one row at a time, so memory stays
+ * O(width) for sequential input (libjpeg buffers progressive input's
+ * coefficients).  Every input is re-encoded, even one already coded as we
+ * would code it: no coefficient an attacker chose reaches the output.  JPEG
+ * re-encoding is lossy, so unlike the default mode a pixel-mode output
+ * sanitized again is accepted but not byte-identical.
  */
-static int canonical(const struct jctx *x, const struct walk *w)
-{
-    const struct jpeg_decompress_struct *d = &x->d;
-    const struct jpeg_compress_struct *c = &x->c;
-    if (d->progressive_mode || d->arith_code || w->scans != 1 ||
-        w->first_scan_comps != w->ncomp || d->restart_interval != 0 ||
-        c->num_components != d->num_components || c->jpeg_color_space != d->jpeg_color_space)
-        return 0;
-    for (int i = 0; i < d->num_components; i++) {
-        const jpeg_component_info *a = &d->comp_info[i], *b = &c->comp_info[i];
-        if (a->component_id != b->component_id || a->h_samp_factor != b->h_samp_factor ||
-            a->v_samp_factor != b->v_samp_factor || a->quant_tbl_no != b->quant_tbl_no)
-            return 0;
-        const JQUANT_TBL *qa = d->quant_tbl_ptrs[a->quant_tbl_no];
-        const JQUANT_TBL *qb = c->quant_tbl_ptrs[b->quant_tbl_no];
-        if (qa == NULL || qb == NULL || memcmp(qa->quantval, qb->quantval, sizeof qa->quantval))
-            return 0;
-    }
-    return 1;
-}
-
-/* Pixel mode proper: one row at a time, so memory stays O(width) for
- * sequential input (libjpeg buffers progressive input's coefficients). */
 static int reencode(struct imsafe__job *job, struct jctx *x)
 {
     jpeg_start_decompress(&x->d);
@@ -827,8 +781,6 @@ static int plan(struct imsafe__job *job, struct jctx *x, const struct walk *w, i
     *pixels = imsafe__opt(job->policy, IMSAFE_OPT_JPEG_MODE) == IMSAFE_JPEG_PIXELS;
     if (*pixels && pixel_setup(job, x) != 0)
         return -1;
-    if (*pixels && canonical(x, w))
-        *pixels = 0;
     int buffered = !*pixels || w->progressive || w->first_scan_comps < w->ncomp;
     uint64_t bound = memory_bound(w, buffered, *pixels);
     if (imsafe__reserve(job, bound, "libjpeg decode") != 0)
@@ -871,7 +823,7 @@ static void codec(struct imsafe__job *job, struct jctx *x, const struct walk *w)
         if (reencode(job, x) != 0)
             return;
     } else {
-        transcode(x, imsafe__opt(job->policy, IMSAFE_OPT_JPEG_MODE) != IMSAFE_JPEG_PIXELS);
+        transcode(x);
     }
     jpeg_finish_decompress(&x->d);
     if (x->err.warnings > 0)

@@ -19,7 +19,7 @@ step() {
     fi
 }
 step "$IMSAFE_BUILDDIR/tests/corpus_run" jpeg "$out/lossless"
-step "$IMSAFE_BUILDDIR/tests/corpus_run" --policy 'jpeg_mode = pixels' jpeg "$out/pixels"
+step "$IMSAFE_BUILDDIR/tests/corpus_run" --lossy --policy 'jpeg_mode = pixels' jpeg "$out/pixels"
 step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" lossless "$out/lossless/pairs.tsv"
 step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" pixels "$out/pixels/pairs.tsv"
 exit $rc
