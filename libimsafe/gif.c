@@ -769,13 +769,16 @@ static int decode_image(struct rebuild *r, const ColorMapObject *map, uint32_t *
     for (uint32_t i = 0; i < h; i++) {
         if (DGifGetLine(d, r->line, (int)w) == GIF_ERROR)
             return -1; /* the caller maps d->Error */
-        for (uint32_t x = 0; x < w; x++) {
-            if (r->line[x] >= map->ColorCount) {
-                imsafe__reject(r->job, IMSAFE_R_MALFORMED_GIF_COLORMAP,
-                               "image %llu: pixel index %u beyond the %d-entry colour table",
-                               (unsigned long long)r->index, r->line[x], map->ColorCount);
-                return -1;
-            }
+        /* every index must name a colour-table entry; a full 256-entry
+         * table holds every byte, and a max over the row vectorises */
+        GifPixelType top_index = 0;
+        for (uint32_t x = 0; map->ColorCount < 256 && x < w; x++)
+            top_index = r->line[x] > top_index ? r->line[x] : top_index;
+        if (top_index >= map->ColorCount) {
+            imsafe__reject(r->job, IMSAFE_R_MALFORMED_GIF_COLORMAP,
+                           "image %llu: pixel index %u beyond the %d-entry colour table",
+                           (unsigned long long)r->index, top_index, map->ColorCount);
+            return -1;
         }
         uint32_t y = d->Image.Interlace ? interlaced_row(i, h) : i;
         if (y < *ch)
