@@ -308,7 +308,7 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_KEEP_ORIENTATION = 14,  /* 0/1, default 1: rebuilt EXIF Orientation */
     IMSAFE_OPT_JPEG_MODE = 15,         /* IMSAFE_JPEG_LOSSLESS (default) | _PIXELS */
     IMSAFE_OPT_JPEG_QUALITY = 16,      /* 1..100, default 90 (pixel mode) */
-    IMSAFE_OPT_PNG_ZLIB_LEVEL = 17,    /* 0..9, default 6 */
+    IMSAFE_OPT_PNG_ZLIB_LEVEL = 17,    /* 0..9, default 5 */
     IMSAFE_OPT_PNG_FILTERS = 18,       /* IMSAFE_PNG_FILTERS_*, default _ADAPTIVE */
     IMSAFE_OPT_GIF_FLATTEN = 19,       /* 0/1, default 0: keep the animation */
     IMSAFE_OPT_GIF_TO_PNG = 20,        /* 0/1, default 0 */

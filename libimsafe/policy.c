@@ -44,7 +44,10 @@ const struct imsafe__optdef imsafe__optdefs[] = {
     {IMSAFE_OPT_JPEG_MODE, "jpeg_mode", IMSAFE_JPEG_LOSSLESS, IMSAFE_JPEG_PIXELS,
      IMSAFE_JPEG_LOSSLESS},
     {IMSAFE_OPT_JPEG_QUALITY, "jpeg_quality", 1, 100, 90},
-    {IMSAFE_OPT_PNG_ZLIB_LEVEL, "png_zlib_level", 0, 9, 6},
+    /* level 5 with adaptive filters, measured on the bench set: 6% (1080p
+     * screenshot) and 21% (RGBA sticker) less CPU than zlib's default 6 for
+     * 1.5-1.8% larger files; level 3 saves 22-41% for 9-10% more bytes */
+    {IMSAFE_OPT_PNG_ZLIB_LEVEL, "png_zlib_level", 0, 9, 5},
     {IMSAFE_OPT_PNG_FILTERS, "png_filters", IMSAFE_PNG_FILTERS_NONE, IMSAFE_PNG_FILTERS_FAST,
      IMSAFE_PNG_FILTERS_ADAPTIVE},
     {IMSAFE_OPT_GIF_FLATTEN, "gif_flatten", 0, 1, 0},
