@@ -217,9 +217,13 @@ static int sink_put(struct zc *zc, struct sink *s, const uint8_t *d, size_t len,
     uint64_t next, allowed;
     if (imsafe__add_ovf(s->n, (uint64_t)len, &next) || next > s->declared)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP, "inflates past its declared size", s->index);
+    /* a gzip stream (one sink for the whole payload) is compressed data,
+     * not an archive entry */
     if (next > zc->max_entry)
-        return fail_n(zc, IMSAFE_R_LIMIT_ARCHIVE_BYTES, "inflates past the per-entry limit",
-                      s->index, zc->max_entry);
+        return fail_n(zc,
+                      s->index == WHOLE ? IMSAFE_R_LIMIT_DECOMPRESSED_BYTES
+                                        : IMSAFE_R_LIMIT_ARCHIVE_BYTES,
+                      "inflates past the per-entry limit", s->index, zc->max_entry);
     if (s->count && (imsafe__add_ovf(zc->total, (uint64_t)len, &allowed) ||
                      allowed > zc->max_total))
         return fail_n(zc, IMSAFE_R_LIMIT_ARCHIVE_BYTES, "archive inflates past its total limit",

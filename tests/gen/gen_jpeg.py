@@ -218,6 +218,13 @@ def fixtures():
     f["sof1_12bit.jpg"] = raw(DQT, sof(0xC1, 8, 8, precision=12), DHT_DC, DHT_AC, sos(), b"\0")
     f["sof3_lossless.jpg"] = raw(sof(0xC3, 8, 8, precision=16), DHT_DC, sos(1, 1, 0, 0), b"\0")
     f["sof5_hierarchical.jpg"] = raw(DQT, sof(0xC5, 8, 8), DHT_DC, DHT_AC, sos(), b"\0")
+    # frame headers the walk refuses: sampling factor 5, no components
+    bad_sampling = seg(0xC0, bytes([8]) + struct.pack(">HH", 8, 8) + bytes([1, 1, 0x51, 0]))
+    f["sof_sampling5.jpg"] = raw(DQT, bad_sampling, DHT_DC, DHT_AC, sos(), b"\0")
+    f["sof_no_components.jpg"] = raw(DQT, sof(0xC0, 8, 8, comps=0), DHT_DC, DHT_AC, b"\0")
+    # two components: no colour space pixel mode can re-encode
+    f["two_components.jpg"] = raw(DQT, sof(0xC0, 8, 8, comps=2), DHT_DC, DHT_AC, sos(comps=2),
+                                  b"\0" * 4)
     f["sos_before_sof.jpg"] = raw(DQT, DHT_DC, DHT_AC, sos(), b"\0", sof(0xC0, 8, 8))
     f["length_past_end.jpg"] = base[:2] + b"\xFF\xE1\xFF\xF0Exif\0\0"
     f["com_length_zero.jpg"] = insert_after_app0(base, b"\xFF\xFE\x00\x00")

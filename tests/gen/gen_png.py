@@ -282,6 +282,12 @@ def fixtures():
 
     # ------------------------------------------------------ structure
     f["critical_abcd.png"] = benign_rgb(chunk(b"ABCD", b"unknown critical"))
+    # IHDR colour type 1 does not exist; bit depth 3 fits no colour type
+    f["ihdr_color1.png"] = SIG + ihdr(16, 16, 8, 1) + idat_rows(small_rgb()) + chunk(b"IEND")
+    f["ihdr_depth3.png"] = SIG + ihdr(16, 16, 3, 2) + idat_rows(small_rgb()) + chunk(b"IEND")
+    # colour-space chunks: kept by default, dropped with keep_colorspace = no
+    f["gama_srgb.png"] = benign_rgb(chunk(b"gAMA", struct.pack(">I", 45455)) +
+                                    chunk(b"sRGB", b"\0"))
     f["order_plte_after_idat.png"] = benign_rgb(extra_after=chunk(b"PLTE", PAL4))
     split = zlib.compress(raw_rows(rows), 9)
     h = len(split) // 2
