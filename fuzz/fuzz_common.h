@@ -16,6 +16,11 @@
  *     row reader, libjpeg, giflib's record walk) without error or warning,
  *     and has no bytes after its end marker;
  *   - an accepted output sanitized again is accepted and byte-identical;
+ *     that second call streams through imsafe_sanitize_to() with a chunk
+ *     size picked from the input, and the sink compares each piece with the
+ *     first output as it arrives;
+ *   - for one input in eight with an output, a sink that fails at a write
+ *     picked from the input gives IMSAFE_ESINK, no result, no further write;
  *   - every output byte, the detail and the display name are read and folded
  *     into a checksum that a branch depends on, so valgrind (make
  *     check-valgrind) and ASan see uninitialised or stale bytes
@@ -568,8 +573,13 @@ static inline void fuzz_check_verdict(const imsafe_result *res)
     }
     if (v == IMSAFE_PASSED && (out != NULL || len != 0))
         fuzz_fail("a passed payload carries %zu output bytes", len);
-    if (v == IMSAFE_SANITIZED && (out == NULL || len == 0))
-        fuzz_fail("a sanitized payload has no output");
+    /* through a sink (imsafe_sanitize_to) the result holds only the size */
+    uint64_t size = imsafe_result_output_size(res);
+    if (v == IMSAFE_SANITIZED && (size == 0 || (out != NULL && len != size)))
+        fuzz_fail("a sanitized payload has no output, or sizes %zu and %llu", len,
+                  (unsigned long long)size);
+    if (v != IMSAFE_SANITIZED && size != 0)
+        fuzz_fail("a %s payload has an output size", imsafe_verdict_name(v));
 }
 
 /* The memory property of one call: real peak against budget and charge. */
@@ -596,51 +606,110 @@ static inline void fuzz_check_memory(const imsafe_policy *pol, const imsafe_resu
                   FUZZ_SLACK_BYTES);
 }
 
-/* One imsafe_sanitize() call with the memory and verdict properties. */
+/* A sink that compares what it receives with an expected output as it
+ * arrives (no allocation, so the memory shim sees only the library), and
+ * can fail at one write. */
+struct fuzz_cmp_sink {
+    const uint8_t *want; /* NULL: do not compare */
+    size_t want_len, off, calls, max_piece, fail_at;
+    int differs;
+};
+
+static inline int fuzz_cmp_write(void *opaque, const void *data, size_t len)
+{
+    struct fuzz_cmp_sink *s = opaque;
+    if (s->fail_at != 0 && s->calls + 1 > s->fail_at)
+        fuzz_fail("the sink was called again after write %zu failed", s->fail_at);
+    if (++s->calls == s->fail_at)
+        return -1;
+    fuzz_fold(data, len);
+    if (len > s->max_piece)
+        s->max_piece = len;
+    if (s->want != NULL && !s->differs)
+        s->differs = s->off > s->want_len || len > s->want_len - s->off ||
+                     memcmp(s->want + s->off, data, len) != 0;
+    s->off += len;
+    return 0;
+}
+
+/* One call with the memory and verdict properties: imsafe_sanitize(), or
+ * imsafe_sanitize_to() when sink is not NULL. */
 static inline imsafe_result *fuzz_sanitize_once(imsafe_ctx *ctx, const imsafe_policy *pol,
-                                                const uint8_t *in, size_t n, const char *name)
+                                                const uint8_t *in, size_t n, const char *name,
+                                                const imsafe_sink *sink)
 {
     imsafe_result *res = NULL;
     fuzz_mem_start();
-    imsafe_status st = imsafe_sanitize(ctx, pol, in, n, name, NULL, &res);
+    imsafe_status st = sink ? imsafe_sanitize_to(ctx, pol, in, n, name, NULL, sink, &res)
+                            : imsafe_sanitize(ctx, pol, in, n, name, NULL, &res);
     uint64_t peak = fuzz_mem_stop();
     if (st != IMSAFE_OK || res == NULL)
-        fuzz_fail("imsafe_sanitize returned %s", imsafe_strerror(st));
+        fuzz_fail("imsafe_sanitize%s returned %s", sink ? "_to" : "", imsafe_strerror(st));
     fuzz_check_memory(pol, res, peak);
     fuzz_check_verdict(res);
     fuzz_check_strings(res);
     return res;
 }
 
+/* Sanitize our own output again through a sink that compares the pieces
+ * with it: accepted, and (but for JPEG pixel mode, lossy) the same bytes. */
+static inline void fuzz_again_streamed(imsafe_ctx *ctx, const imsafe_policy *pol,
+                                       const imsafe_result *res, const char *name, uint32_t h)
+{
+    size_t len = 0;
+    const uint8_t *out = imsafe_result_output(res, &len);
+    int64_t mode = 0;
+    imsafe_policy_get(pol, IMSAFE_OPT_JPEG_MODE, &mode);
+    int lossy = mode == IMSAFE_JPEG_PIXELS && imsafe_result_type(res) == IMSAFE_TYPE_JPEG;
+    struct fuzz_cmp_sink cs = {.want = lossy ? NULL : out, .want_len = len};
+    imsafe_sink sink = {fuzz_cmp_write, &cs, 512 + h % 8192};
+    imsafe_result *again = fuzz_sanitize_once(ctx, pol, out, len, name, &sink);
+    if (imsafe_result_verdict(again) != IMSAFE_SANITIZED)
+        fuzz_fail("our own output is rejected when sanitized again: %s (%s)",
+                  imsafe_reason_name(imsafe_result_reason(again)), imsafe_result_detail(again));
+    if (imsafe_result_output(again, NULL) != NULL || cs.max_piece > sink.chunk_bytes ||
+        imsafe_result_output_size(again) != (lossy ? cs.off : len))
+        fuzz_fail("imsafe_sanitize_to: output kept, pieces over %zu or a size that is not "
+                  "what the sink took", sink.chunk_bytes);
+    if (!lossy && (cs.differs || cs.off != len))
+        fuzz_fail("sanitizing our own output again changes it (%zu -> %zu bytes)", len, cs.off);
+    imsafe_result_free(again);
+}
+
+/* The sink fails at one write: ESINK, no result, no write after it. */
+static inline void fuzz_sink_failure(imsafe_ctx *ctx, const imsafe_policy *pol,
+                                     const uint8_t *in, size_t n, const char *name, uint32_t h,
+                                     size_t out_len)
+{
+    size_t chunk = 512 + (h >> 8) % 4096;
+    size_t writes = (out_len + chunk - 1) / chunk;
+    struct fuzz_cmp_sink cs = {.fail_at = 1 + (h >> 16) % writes};
+    imsafe_sink sink = {fuzz_cmp_write, &cs, chunk};
+    imsafe_result *res = (imsafe_result *)&cs;
+    imsafe_status st = imsafe_sanitize_to(ctx, pol, in, n, name, NULL, &sink, &res);
+    if (st != IMSAFE_ESINK || res != NULL || cs.calls != cs.fail_at)
+        fuzz_fail("a sink failing at write %zu of %zu: %s after %zu writes", cs.fail_at, writes,
+                  imsafe_strerror(st), cs.calls);
+}
+
 /*
  * The whole property set for one input: sanitize; on output, read and
- * decode it, then sanitize it again and require the same bytes (for JPEG
- * pixel mode, accepted again).
+ * decode it, then sanitize it again through a comparing sink and require
+ * the same bytes (for JPEG pixel mode, accepted again).
  */
 static inline void fuzz_sanitize_checked(imsafe_ctx *ctx, const imsafe_policy *pol,
                                          const uint8_t *in, size_t n, const char *name)
 {
-    imsafe_result *res = fuzz_sanitize_once(ctx, pol, in, n, name);
+    imsafe_result *res = fuzz_sanitize_once(ctx, pol, in, n, name, NULL);
     size_t len = 0;
     const uint8_t *out = imsafe_result_output(res, &len);
+    uint32_t h = fuzz_hash(in, n);
     if (out != NULL) {
         fuzz_fold(out, len);
         fuzz_decode_output(imsafe_result_type(res), out, len);
-        imsafe_result *again = fuzz_sanitize_once(ctx, pol, out, len, name);
-        size_t len2 = 0;
-        const uint8_t *out2 = imsafe_result_output(again, &len2);
-        if (imsafe_result_verdict(again) != IMSAFE_SANITIZED)
-            fuzz_fail("our own output is rejected when sanitized again: %s (%s)",
-                      imsafe_reason_name(imsafe_result_reason(again)),
-                      imsafe_result_detail(again));
-        /* JPEG pixel mode re-encodes lossily: accepted again, not the same bytes */
-        int64_t mode = 0;
-        imsafe_policy_get(pol, IMSAFE_OPT_JPEG_MODE, &mode);
-        int lossy = mode == IMSAFE_JPEG_PIXELS && imsafe_result_type(res) == IMSAFE_TYPE_JPEG;
-        if (!lossy && (len2 != len || memcmp(out, out2, len) != 0))
-            fuzz_fail("sanitizing our own output again changes it (%zu -> %zu bytes)", len,
-                      len2);
-        imsafe_result_free(again);
+        fuzz_again_streamed(ctx, pol, res, name, h);
+        if (h % 8 == 0)
+            fuzz_sink_failure(ctx, pol, in, n, name, h, len);
     }
     imsafe_result_free(res);
 }

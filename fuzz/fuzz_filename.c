@@ -115,7 +115,7 @@ static void check_display(const char *name, size_t size)
 static void check_api(imsafe_ctx *ctx, const imsafe_policy *pol, int note, const char *name)
 {
     static const char text[] = "hello\n";
-    imsafe_result *res = fuzz_sanitize_once(ctx, pol, (const uint8_t *)text, 6, name);
+    imsafe_result *res = fuzz_sanitize_once(ctx, pol, (const uint8_t *)text, 6, name, NULL);
     char disp[256];
     imsafe__filename_display(name, disp, sizeof disp);
     if (strcmp(disp, imsafe_result_display_name(res)) != 0)

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!is_zip_family(imsafe__sniff(data, size)))
         return -1;
-    imsafe_result *res = fuzz_sanitize_once(ctx, pol[fuzz_hash(data, size) & 1], data, size, NULL);
+    imsafe_result *res = fuzz_sanitize_once(ctx, pol[fuzz_hash(data, size) & 1], data, size, NULL, NULL);
     if (imsafe_result_verdict(res) == IMSAFE_SANITIZED)
         fuzz_fail("archive inspection produced output");
     imsafe_result_free(res);

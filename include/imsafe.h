@@ -90,7 +90,8 @@ typedef enum imsafe_status {
     IMSAFE_EBUSY = 2,     /* the policy is frozen: setters refuse */
     IMSAFE_ENOMEM = 3,    /* the allocator failed while the call was under budget */
     IMSAFE_EINTERNAL = 4, /* a bug in libimsafe; the context refuses more work */
-    IMSAFE_ESYNTAX = 5    /* imsafe_policy_parse(): the text has an error */
+    IMSAFE_ESYNTAX = 5,   /* imsafe_policy_parse(): the text has an error */
+    IMSAFE_ESINK = 6      /* imsafe_sanitize_to(): the output sink's write failed */
 } imsafe_status;
 
 IMSAFE_API const char *imsafe_strerror(imsafe_status status);
@@ -458,6 +459,47 @@ IMSAFE_API imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *p
                                          const char *claimed_mime,
                                          imsafe_result **res);
 
+/*
+ * An output sink, for hosts that would rather not hold a whole rebuilt image
+ * in memory (a gateway writing to a spool file or a socket buffer).
+ * imsafe_sanitize_to() hands write() the rebuilt bytes in order, in pieces of
+ * at most chunk_bytes, while the image is being encoded; the call then holds
+ * one chunk of output instead of all of it.
+ *
+ * What the sink received is an image only when the call returns IMSAFE_OK
+ * with the verdict IMSAFE_SANITIZED.  For any other verdict or status the
+ * bytes are the start of an output the library refused to finish: the host
+ * must discard them (write to a temporary file, rename it only on
+ * IMSAFE_SANITIZED; imsafe-check does this).  A payload that is passed or
+ * rejected before any rebuild starts never reaches the sink.
+ *
+ * write() returns 0 when it took all len bytes, anything else on failure;
+ * the call then stops and returns IMSAFE_ESINK.  It is called on the
+ * caller's thread, never after the call returns.  chunk_bytes: 0 means
+ * 65536; otherwise 512..16777216 (else IMSAFE_EINVAL).  The chunk buffer is
+ * charged to the call's budget like any other allocation.
+ */
+typedef struct imsafe_sink {
+    int (*write)(void *opaque, const void *data, size_t len);
+    void *opaque;
+    size_t chunk_bytes;
+} imsafe_sink;
+
+/*
+ * imsafe_sanitize() with the output sent to sink instead of kept in the
+ * result: the verdict, type, reason, notes and detail are the same, and the
+ * bytes the sink received for IMSAFE_SANITIZED are exactly the bytes
+ * imsafe_sanitize() would have returned.  imsafe_result_output() of such a
+ * result is NULL; imsafe_result_output_size() gives the size delivered.
+ * Statuses as imsafe_sanitize(), plus EINVAL for a NULL sink, a NULL write
+ * or a chunk_bytes out of range, and ESINK (*res NULL) when write() failed.
+ */
+IMSAFE_API imsafe_status imsafe_sanitize_to(imsafe_ctx *ctx, const imsafe_policy *policy,
+                                            const void *in, size_t in_len,
+                                            const char *claimed_name,
+                                            const char *claimed_mime,
+                                            const imsafe_sink *sink, imsafe_result **res);
+
 /* ------------------------------------------------------------------- result */
 
 IMSAFE_API imsafe_verdict imsafe_result_verdict(const imsafe_result *res);
@@ -475,6 +517,10 @@ IMSAFE_API const char *imsafe_result_detail(const imsafe_result *res);
 /* For IMSAFE_SANITIZED the rebuilt bytes (owned by the result, valid until
  * imsafe_result_free()); NULL and *len = 0 otherwise.  len may be NULL. */
 IMSAFE_API const void *imsafe_result_output(const imsafe_result *res, size_t *len);
+/* The size of the rebuilt output for IMSAFE_SANITIZED, whether it is held in
+ * the result (imsafe_sanitize) or was sent to a sink (imsafe_sanitize_to);
+ * 0 otherwise. */
+IMSAFE_API uint64_t imsafe_result_output_size(const imsafe_result *res);
 /* The claimed name made safe to display: printable, no controls, no bidi
  * overrides, no separators; never NULL ("" if no name was claimed). */
 IMSAFE_API const char *imsafe_result_display_name(const imsafe_result *res);

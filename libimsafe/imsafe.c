@@ -194,9 +194,29 @@ static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsaf
     imsafe__buf_init(&job->out, job);
 }
 
-imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, const void *in,
+/* Checks a finished job: a module must decide, a sanitized verdict must
+ * carry output, and with a sink the last partial chunk is sent. */
+static imsafe_status finish(struct imsafe__job *job, imsafe_status st)
+{
+    if (st == IMSAFE_OK && job->verdict == IMSAFE_SANITIZED && imsafe__buf_flush(&job->out) != 0)
+        st = IMSAFE_ESINK;
+    if (job->sink_failed && st != IMSAFE_EINTERNAL)
+        return IMSAFE_ESINK;
+    if (st == IMSAFE_OK && job->internal_error)
+        st = IMSAFE_EINTERNAL; /* a module caught itself in an impossible state */
+    if (st == IMSAFE_OK && job->alloc_failed)
+        st = IMSAFE_ENOMEM;
+    if (st == IMSAFE_OK && !IMSAFE_ASSERT(job->verdict != 0))
+        st = IMSAFE_EINTERNAL;
+    if (st == IMSAFE_OK &&
+        !IMSAFE_ASSERT(job->verdict != IMSAFE_SANITIZED || imsafe__buf_total(&job->out) > 0))
+        st = IMSAFE_EINTERNAL;
+    return st;
+}
+
+static imsafe_status sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, const void *in,
                               size_t in_len, const char *claimed_name, const char *claimed_mime,
-                              imsafe_result **res)
+                              const imsafe_sink *sink, imsafe_result **res)
 {
     if (res != NULL)
         *res = NULL;
@@ -209,17 +229,12 @@ imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     struct imsafe__job job;
     char display[256];
     job_init(&job, ctx, policy, in, in_len, claimed_name, claimed_mime);
+    if (sink != NULL) {
+        job.out.sink = sink;
+        job.out.chunk = sink->chunk_bytes ? sink->chunk_bytes : IMSAFE__SINK_CHUNK;
+    }
     imsafe__filename_display(claimed_name, display, sizeof display);
-    imsafe_status st = run(&job);
-    if (st == IMSAFE_OK && job.internal_error)
-        st = IMSAFE_EINTERNAL; /* a module caught itself in an impossible state */
-    if (st == IMSAFE_OK && job.alloc_failed)
-        st = IMSAFE_ENOMEM;
-    /* a module must decide, and a sanitized verdict must carry output */
-    if (st == IMSAFE_OK && !IMSAFE_ASSERT(job.verdict != 0))
-        st = IMSAFE_EINTERNAL;
-    if (st == IMSAFE_OK && !IMSAFE_ASSERT(job.verdict != IMSAFE_SANITIZED || job.out.len > 0))
-        st = IMSAFE_EINTERNAL;
+    imsafe_status st = finish(&job, run(&job));
     if (st == IMSAFE_OK)
         *res = imsafe__result_make(&job, display);
     if (st == IMSAFE_OK && *res == NULL)
@@ -233,6 +248,27 @@ imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
         *res = NULL;
     }
     return st;
+}
+
+imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, const void *in,
+                              size_t in_len, const char *claimed_name, const char *claimed_mime,
+                              imsafe_result **res)
+{
+    return sanitize(ctx, policy, in, in_len, claimed_name, claimed_mime, NULL, res);
+}
+
+imsafe_status imsafe_sanitize_to(imsafe_ctx *ctx, const imsafe_policy *policy, const void *in,
+                                 size_t in_len, const char *claimed_name,
+                                 const char *claimed_mime, const imsafe_sink *sink,
+                                 imsafe_result **res)
+{
+    if (res != NULL)
+        *res = NULL;
+    if (sink == NULL || sink->write == NULL ||
+        (sink->chunk_bytes != 0 &&
+         (sink->chunk_bytes < IMSAFE__SINK_CHUNK_MIN || sink->chunk_bytes > IMSAFE__SINK_CHUNK_MAX)))
+        return IMSAFE_EINVAL;
+    return sanitize(ctx, policy, in, in_len, claimed_name, claimed_mime, sink, res);
 }
 
 /* ----------------------------------------------------------------- context */
@@ -280,6 +316,7 @@ const char *imsafe_strerror(imsafe_status status)
     case IMSAFE_EINVAL: return "invalid argument, option or value";
     case IMSAFE_EBUSY: return "the policy is frozen";
     case IMSAFE_ENOMEM: return "out of memory";
+    case IMSAFE_ESINK: return "the output sink failed";
     case IMSAFE_EINTERNAL: return "internal error in libimsafe";
     case IMSAFE_ESYNTAX: return "syntax error in policy text";
     }

@@ -16,6 +16,10 @@
 
 #define IMSAFE_MAX_NOTES 16
 #define IMSAFE_DETAIL_MAX 256
+/* imsafe_sink.chunk_bytes: the default and the range */
+#define IMSAFE__SINK_CHUNK 65536
+#define IMSAFE__SINK_CHUNK_MIN 512
+#define IMSAFE__SINK_CHUNK_MAX 16777216
 #define IMSAFE_LABEL_MAX 64
 #define IMSAFE_KILL_MSG_MAX 201
 
@@ -79,6 +83,11 @@ struct imsafe__buf {
     uint8_t *data;
     size_t len, cap;
     struct imsafe__job *job;
+    /* imsafe_sanitize_to(): full chunks go to the sink; data holds at most
+     * one chunk (cap == chunk) and sent counts what the sink took */
+    const imsafe_sink *sink;
+    size_t chunk;
+    uint64_t sent;
 };
 
 /*
@@ -93,6 +102,7 @@ struct imsafe__job {
     uint64_t charged; /* bytes charged now */
     uint64_t peak;    /* most bytes charged at once */
     int alloc_failed; /* the allocator returned NULL under budget */
+    int sink_failed;  /* the host's output sink refused a write */
     int internal_error;
     int64_t now;      /* time of the call, for kill-switch expiry */
 
@@ -161,9 +171,17 @@ void imsafe__buf_init(struct imsafe__buf *b, struct imsafe__job *job);
 /* Append n bytes, growing geometrically.  0 on success, -1 on failure (the
  * job is rejected or marked alloc_failed). */
 int imsafe__buf_append(struct imsafe__buf *b, const void *p, size_t n);
-int imsafe__buf_reserve(struct imsafe__buf *b, size_t extra);
-/* Reserve room for an output about the size of an input of input_len. */
+/* Direct writers (libjpeg's destination): make free room at data + len,
+ * ideally want bytes, at least one.  With a sink, full chunks are sent
+ * first and the room is what is left of one chunk. */
+int imsafe__buf_room(struct imsafe__buf *b, size_t want);
+/* Reserve room for an output about the size of an input of input_len (one
+ * chunk with a sink). */
 int imsafe__buf_presize(struct imsafe__buf *b, size_t input_len);
+/* Send what is held to the sink (no-op without one).  0 or -1. */
+int imsafe__buf_flush(struct imsafe__buf *b);
+/* Bytes written so far: held plus sent. */
+uint64_t imsafe__buf_total(const struct imsafe__buf *b);
 void imsafe__buf_free(struct imsafe__buf *b);
 
 /* ------------------------------------------------------------------ sniff */

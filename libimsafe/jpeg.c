@@ -632,7 +632,7 @@ static void dest_grow(j_compress_ptr c, size_t extra)
 {
     struct jdest *d = (struct jdest *)c->dest;
     struct imsafe__buf *b = &d->job->out;
-    if (imsafe__buf_reserve(b, extra) != 0)
+    if (imsafe__buf_room(b, extra) != 0)
         ERREXIT(c, JERR_OUT_OF_MEMORY); /* the job already says why */
     d->pub.next_output_byte = b->data + b->len;
     d->pub.free_in_buffer = b->cap - b->len;

@@ -20,6 +20,7 @@ struct imsafe_result {
     char label[IMSAFE_LABEL_MAX];
     uint8_t *out; /* imsafe__alloc block, freed with imsafe__free_detached */
     size_t out_len;
+    uint64_t out_size; /* out_len, or what the sink received */
     uint64_t peak;
 };
 
@@ -103,7 +104,9 @@ imsafe_result *imsafe__result_make(struct imsafe__job *job, const char *display_
     snprintf(r->display_name, sizeof r->display_name, "%s", display_name);
     snprintf(r->label, sizeof r->label, "%s", job->policy->label);
     r->peak = job->peak;
-    if (r->verdict == IMSAFE_SANITIZED && job->out.data != NULL) {
+    if (r->verdict == IMSAFE_SANITIZED)
+        r->out_size = imsafe__buf_total(&job->out);
+    if (r->verdict == IMSAFE_SANITIZED && job->out.sink == NULL && job->out.data != NULL) {
         /* ownership moves to the result; uncharge it from the job */
         r->out = job->out.data;
         r->out_len = job->out.len;
@@ -151,6 +154,11 @@ const void *imsafe_result_output(const imsafe_result *res, size_t *len)
     if (len != NULL)
         *len = res ? res->out_len : 0;
     return res ? res->out : NULL;
+}
+
+uint64_t imsafe_result_output_size(const imsafe_result *res)
+{
+    return res ? res->out_size : 0;
 }
 
 const char *imsafe_result_display_name(const imsafe_result *res)

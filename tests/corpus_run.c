@@ -9,7 +9,8 @@
  * on purpose.  Requires valid -> accepted, invalid -> rejected (unknown: either,
  * but judged without crash), the override's reason when it names one, no
  * output on rejection, and the fixpoint: an accepted output sanitized again
- * is accepted with identical bytes.  Writes accepted outputs to OUTDIR/<file>
+ * is accepted with identical bytes; and imsafe_sanitize_to() gives the same
+ * verdict and bytes through a sink.  Writes accepted outputs to OUTDIR/<file>
  * and "input<TAB>output" lines to OUTDIR/pairs.tsv for the pixel checks done
  * by an independent decoder afterwards.  Ends with "N passed, N failed".
  */
@@ -148,6 +149,9 @@ static void judge(imsafe_ctx *ctx, const imsafe_policy *p, const char *setdir,
     const void *out = imsafe_result_output(r, &olen);
     if (!accepted)
         TU_CHECK(out == NULL && olen == 0, "%s: rejection carries output", file);
+    /* the streaming form agrees byte for byte; 4 KiB chunks make most
+     * outputs several sink writes */
+    tu_check_sink(ctx, p, in, n, name, NULL, r, 4096, file);
     if (accepted) {
         fixpoint(ctx, p, r, name, file);
         save_output(outdir, file, path, r, pairs);

@@ -184,6 +184,87 @@ static void test_no_echo(void)
     imsafe_policy_unref(p);
 }
 
+/* imsafe_sanitize_to(): arguments, a sink failing at every write in turn
+ * (ESINK, no result, no leak, the context still usable), and no write for
+ * a payload passed or rejected before any rebuild. */
+static void sink_fail_each(imsafe_ctx *ctx, const imsafe_policy *p, const char *rel)
+{
+    char path[4096];
+    tu_fmt(path, "%s/%s", tu_env("IMSAFE_CORPUS"), rel);
+    size_t n;
+    unsigned char *in = tu_read_file(path, &n);
+    if (in == NULL)
+        tu_die("corpus file for the sink test missing");
+    struct tu_sink all = {0};
+    imsafe_sink sink = {tu_sink_write, &all, 512};
+    imsafe_result *r = NULL;
+    TU_CHECK(imsafe_sanitize_to(ctx, p, in, n, NULL, NULL, &sink, &r) == IMSAFE_OK &&
+                 imsafe_result_verdict(r) == IMSAFE_SANITIZED && all.calls >= 3,
+             "%s: sanitized through the sink in several writes (%zu)", rel, all.calls);
+    imsafe_result_free(r);
+    for (size_t k = 1; k <= all.calls; k++) {
+        struct tu_sink s = {.fail_at = k};
+        sink.opaque = &s;
+        r = (imsafe_result *)1;
+        imsafe_status st = imsafe_sanitize_to(ctx, p, in, n, NULL, NULL, &sink, &r);
+        TU_CHECK(st == IMSAFE_ESINK && r == NULL, "%s: write %zu failing gives %s", rel, k,
+                 imsafe_strerror(st));
+        TU_CHECK(s.calls == k, "%s: the call went on after write %zu failed (%zu)", rel, k,
+                 s.calls);
+        free(s.p);
+    }
+    free(all.p);
+    free(in);
+}
+
+static void test_sink(void)
+{
+    imsafe_policy *p = tu_policy("action webp = pass");
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    struct tu_sink s = {0};
+    imsafe_sink sink = {tu_sink_write, &s, 0};
+    imsafe_result *r = (imsafe_result *)1;
+    TU_CHECK(imsafe_sanitize_to(ctx, p, "x", 1, NULL, NULL, NULL, &r) == IMSAFE_EINVAL &&
+                 r == NULL, "NULL sink");
+    sink.write = NULL;
+    TU_CHECK(imsafe_sanitize_to(ctx, p, "x", 1, NULL, NULL, &sink, &r) == IMSAFE_EINVAL,
+             "NULL write");
+    sink.write = tu_sink_write;
+    sink.chunk_bytes = 511;
+    TU_CHECK(imsafe_sanitize_to(ctx, p, "x", 1, NULL, NULL, &sink, &r) == IMSAFE_EINVAL,
+             "chunk below 512");
+    sink.chunk_bytes = 16777217;
+    TU_CHECK(imsafe_sanitize_to(ctx, p, "x", 1, NULL, NULL, &sink, &r) == IMSAFE_EINVAL,
+             "chunk above 16 MiB");
+    TU_CHECK(strcmp(imsafe_strerror(IMSAFE_ESINK), "the output sink failed") == 0, "ESINK text");
+    sink.chunk_bytes = 0;
+    static const char exe[] = "MZ\x90\0\3\0\0\0\4\0\0\0\xff\xff\0\0PE";
+    TU_CHECK(imsafe_sanitize_to(ctx, p, exe, sizeof exe, "a.exe", NULL, &sink, &r) == IMSAFE_OK &&
+                 imsafe_result_verdict(r) == IMSAFE_REJECTED && s.calls == 0 &&
+                 imsafe_result_output_size(r) == 0,
+             "a payload rejected before any rebuild never reaches the sink");
+    imsafe_result_free(r);
+    static const char webp[] = "RIFF\x1a\0\0\0WEBPVP8L\x0d\0\0\0\x2f\0\0\0\x10\x07\x10\x11\x11\x88\x88\xfe\x07\0";
+    TU_CHECK(imsafe_sanitize_to(ctx, p, webp, sizeof webp - 1, "a.webp", NULL, &sink, &r) ==
+                     IMSAFE_OK &&
+                 imsafe_result_verdict(r) == IMSAFE_PASSED && s.calls == 0 &&
+                 imsafe_result_output_size(r) == 0,
+             "a passed payload never reaches the sink (%s)",
+             imsafe_verdict_name(imsafe_result_verdict(r)));
+    imsafe_result_free(r);
+    sink_fail_each(ctx, p, "pngsuite/basn6a16.png");
+    sink_fail_each(ctx, p, "jpeg/libjpeg-turbo/testorig.jpg");
+    sink_fail_each(ctx, p, "gif/giflib/pic/welcome2.gif");
+    /* after all those failures the context works */
+    imsafe_result *ok = NULL;
+    TU_CHECK(imsafe_sanitize(ctx, p, exe, sizeof exe, "a.exe", NULL, &ok) == IMSAFE_OK,
+             "context usable after sink failures");
+    imsafe_result_free(ok);
+    free(s.p);
+    imsafe_ctx_free(ctx);
+    imsafe_policy_unref(p);
+}
+
 int main(void)
 {
     test_version();
@@ -193,5 +274,6 @@ int main(void)
     test_sanitize_png();
     test_details();
     test_no_echo();
+    test_sink();
     return tu_finish();
 }

@@ -2,7 +2,8 @@
  * test_budget.c - memory: every allocation goes through the caller's
  * allocator and is charged to the call's budget; over budget is a rejection
  * (limit.memory), never a crash; and curl-style torture: allocation N fails,
- * for every N, on small fixtures - the call returns ENOMEM or a correct
+ * for every N, on small fixtures, through imsafe_sanitize() and through
+ * imsafe_sanitize_to() - the call returns ENOMEM or a correct
  * result, and never leaks.
  */
 #include "testutil.h"
@@ -107,8 +108,18 @@ static void test_small_budget(const char *rel)
     free(in);
 }
 
+/* One call with allocation fail_at failing: imsafe_sanitize(), or with
+ * streamed set imsafe_sanitize_to() into a 512-byte-chunk sink. */
+static imsafe_status call(imsafe_ctx *ctx, const imsafe_policy *p, const void *in, size_t n,
+                          int streamed, struct tu_sink *s, imsafe_result **r)
+{
+    imsafe_sink sink = {tu_sink_write, s, 512};
+    return streamed ? imsafe_sanitize_to(ctx, p, in, n, NULL, NULL, &sink, r)
+                    : imsafe_sanitize(ctx, p, in, n, NULL, NULL, r);
+}
+
 /* Torture: fail allocation N for N = 1, 2, ... until the call succeeds. */
-static void torture(const char *rel)
+static void torture(const char *rel, int streamed)
 {
     size_t n;
     unsigned char *in = corpus_file(rel, &n);
@@ -123,18 +134,22 @@ static void torture(const char *rel)
         imsafe_allocator a = {c_alloc, c_free, &c};
         imsafe_ctx *ctx = imsafe_ctx_new(&a);
         imsafe_result *r = NULL;
-        imsafe_status st = imsafe_sanitize(ctx, p, in, n, NULL, NULL, &r);
+        struct tu_sink s = {0};
+        imsafe_status st = call(ctx, p, in, n, streamed, &s, &r);
         if (st == IMSAFE_OK) {
             size_t len;
-            const void *out = imsafe_result_output(r, &len);
+            const void *out = streamed ? s.p : imsafe_result_output(r, &len);
+            len = streamed ? s.len : len;
             TU_CHECK(imsafe_result_verdict(r) == imsafe_result_verdict(ref) && len == ref_len &&
                          (len == 0 || memcmp(out, ref_out, len) == 0),
-                     "%s: fail at %ld gave another result", rel, fail);
+                     "%s: fail at %ld gave another result%s", rel, fail,
+                     streamed ? " (streamed)" : "");
             done = c.calls < c.fail_at; /* the failure was never reached */
         } else {
-            TU_CHECK(st == IMSAFE_ENOMEM && r == NULL, "%s: fail at %ld: status %s", rel, fail,
-                     imsafe_strerror(st));
+            TU_CHECK(st == IMSAFE_ENOMEM && r == NULL, "%s: fail at %ld: status %s%s", rel, fail,
+                     imsafe_strerror(st), streamed ? " (streamed)" : "");
         }
+        free(s.p);
         imsafe_result_free(r);
         imsafe_ctx_free(ctx);
         TU_CHECK(c.live == 0, "%s: fail at %ld leaked %ld blocks", rel, fail, c.live);
@@ -158,7 +173,8 @@ int main(void)
         "pngsuite/xcsn0g01.png", "pngsuite/xdtn0g01.png",
     };
     for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
-        torture(small[i]);
+        torture(small[i], 0);
+        torture(small[i], 1);
         if (small[i][9] != 'x')
             test_all_charged(small[i]);
     }

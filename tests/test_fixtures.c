@@ -3,7 +3,8 @@
  * (all but corpus-overrides.tsv) through imsafe_sanitize() and checks the
  * verdict, the reason, the notes, and for accepted outputs the fixpoint
  * (sanitized again: sanitized and byte-identical; for JPEG pixel mode,
- * which re-encodes lossily, sanitized again) and forbidden bytes.
+ * which re-encodes lossily, sanitized again) and forbidden bytes; and that
+ * imsafe_sanitize_to() with a 512-byte chunk agrees byte for byte.
  *
  * Columns (tab-separated; '-' for "not given"; lines starting '#' skipped):
  *   1 fixture   path under $IMSAFE_FIXTURES (made by a tests/gen script)
@@ -107,6 +108,7 @@ static void run_row(imsafe_ctx *ctx, const char *fixdir, char *col[NCOL], const 
                  col[2], imsafe_result_detail(r));
     if (given(col[3]))
         check_notes(r, where, col[3]);
+    tu_check_sink(ctx, p, in, n, name, given(col[6]), r, 512, where);
     size_t olen;
     const unsigned char *out = imsafe_result_output(r, &olen);
     if (imsafe_result_verdict(r) == IMSAFE_SANITIZED) {

@@ -124,6 +124,73 @@ static inline imsafe_result *tu_sanitize(imsafe_ctx *ctx, const imsafe_policy *p
     return r;
 }
 
+/* A sink that collects what it is given; fails on write number fail_at
+ * (counting from 1; 0 = never). */
+struct tu_sink {
+    unsigned char *p;
+    size_t len, cap, calls, max_piece, fail_at;
+};
+
+static inline int tu_sink_write(void *opaque, const void *data, size_t len)
+{
+    struct tu_sink *s = opaque;
+    s->calls++;
+    if (s->fail_at != 0 && s->calls == s->fail_at)
+        return -1;
+    if (len > s->max_piece)
+        s->max_piece = len;
+    if (s->len + len > s->cap) {
+        size_t cap = (s->len + len) * 2;
+        unsigned char *np = realloc(s->p, cap);
+        if (np == NULL)
+            tu_die("out of memory");
+        s->p = np;
+        s->cap = cap;
+    }
+    memcpy(s->p + s->len, data, len);
+    s->len += len;
+    return 0;
+}
+
+/* imsafe_sanitize_to() with a small chunk gives what r (from
+ * imsafe_sanitize) says: same verdict, type, reason, notes, and for a
+ * sanitized payload the same bytes, in pieces of at most the chunk. */
+static inline void tu_check_sink(imsafe_ctx *ctx, const imsafe_policy *p, const void *in,
+                                 size_t n, const char *name, const char *mime,
+                                 const imsafe_result *r, size_t chunk, const char *where)
+{
+    struct tu_sink s = {0};
+    imsafe_sink sink = {tu_sink_write, &s, chunk};
+    imsafe_result *r2 = NULL;
+    imsafe_status st = imsafe_sanitize_to(ctx, p, in, n, name, mime, &sink, &r2);
+    size_t olen;
+    const unsigned char *out = imsafe_result_output(r, &olen);
+    int ok = st == IMSAFE_OK && imsafe_result_verdict(r2) == imsafe_result_verdict(r) &&
+             imsafe_result_type(r2) == imsafe_result_type(r) &&
+             imsafe_result_reason(r2) == imsafe_result_reason(r) &&
+             imsafe_result_note_count(r2) == imsafe_result_note_count(r) &&
+             imsafe_result_output(r2, NULL) == NULL;
+    for (size_t i = 0; ok && i < imsafe_result_note_count(r); i++)
+        ok = imsafe_result_note(r2, i) == imsafe_result_note(r, i);
+    if (ok && imsafe_result_verdict(r) == IMSAFE_SANITIZED)
+        ok = s.len == olen && imsafe_result_output_size(r2) == olen &&
+             imsafe_result_output_size(r) == olen && memcmp(s.p, out, olen) == 0 &&
+             s.max_piece <= chunk;
+    if (ok && imsafe_result_verdict(r) == IMSAFE_PASSED)
+        ok = s.calls == 0 && imsafe_result_output_size(r2) == 0;
+    if (!ok) {
+        tu_failed++;
+        fprintf(stderr, "FAIL %s: imsafe_sanitize_to (chunk %zu) differs: status %s, %s %s, "
+                "%zu bytes in %zu writes, expected %zu\n", where, chunk, imsafe_strerror(st),
+                imsafe_verdict_name(imsafe_result_verdict(r2)),
+                imsafe_reason_name(imsafe_result_reason(r2)), s.len, s.calls, olen);
+    } else {
+        tu_passed++;
+    }
+    imsafe_result_free(r2);
+    free(s.p);
+}
+
 static inline int tu_has_note(const imsafe_result *r, imsafe_reason note)
 {
     for (size_t i = 0; i < imsafe_result_note_count(r); i++)

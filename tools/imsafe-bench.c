@@ -10,7 +10,9 @@
  *       of them with one context (a gateway's steady state on small files)
  *   imsafe-bench [-s STATEMENT]... --one MODE FILE [OUT]
  *       sanitize FILE once and write the output to OUT: the whole-process
- *       figure (start-up, read, sanitize, write) to set beside other programs
+ *       figure (start-up, read, sanitize, write) to set beside other programs.
+ *       The output goes through imsafe_sanitize_to() to OUT.tmp, renamed to
+ *       OUT when sanitized, as a gateway spooling to disk would do
  *   imsafe-bench [-n RUNS] [--tsv] --bombs
  *       build header-level bombs in memory (65535x65535 and 30000x30000 =
  *       900-megapixel PNG, JPEG and GIF, a 10,000-scan progressive JPEG)
@@ -111,17 +113,6 @@ done:
     if (f != NULL)
         fclose(f);
     return p;
-}
-
-static int write_file(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    int ok = f != NULL && fwrite(p, 1, n, f) == n;
-    if (f != NULL && fclose(f) != 0)
-        ok = 0;
-    if (!ok)
-        fprintf(stderr, "imsafe-bench: %s: cannot write\n", path);
-    return ok;
 }
 
 /* ------------------------------------------------------------ policy */
@@ -328,6 +319,34 @@ static void *map_file(const char *path, size_t *len)
     return p == MAP_FAILED ? NULL : p;
 }
 
+static int sink_to_file(void *opaque, const void *data, size_t len)
+{
+    return fwrite(data, 1, len, opaque) == len ? 0 : -1;
+}
+
+/* Sanitize in into OUT.tmp through a sink, renamed to OUT when accepted. */
+static int one_to_file(imsafe_ctx *ctx, const imsafe_policy *p, const char *path,
+                       const unsigned char *in, size_t len, const char *out, imsafe_result **r)
+{
+    char tmp[4096];
+    FILE *f = NULL;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", out) >= (int)sizeof tmp || !(f = fopen(tmp, "wb")))
+        return fprintf(stderr, "imsafe-bench: %s: cannot write\n", out), -1;
+    imsafe_sink sink = {sink_to_file, f, 0};
+    imsafe_status st = imsafe_sanitize_to(ctx, p, in, len, base_name(path), NULL, &sink, r);
+    imsafe_verdict v = imsafe_result_verdict(*r);
+    int ok = st == IMSAFE_OK && (v != IMSAFE_PASSED || fwrite(in, 1, len, f) == len);
+    if (fclose(f) != 0)
+        ok = 0;
+    if (ok && v != IMSAFE_REJECTED && rename(tmp, out) == 0)
+        return 0;
+    unlink(tmp);
+    if (st == IMSAFE_OK && v == IMSAFE_REJECTED)
+        return 0;
+    fprintf(stderr, "imsafe-bench: %s: %s\n", out, imsafe_strerror(st));
+    return -1;
+}
+
 static int cmd_one(const struct opts *o, const char *mode, const char *path, const char *out)
 {
     int rc = EXIT_USAGE;
@@ -339,16 +358,14 @@ static int cmd_one(const struct opts *o, const char *mode, const char *path, con
     unsigned char *in = mapped ? mapped : read_file(path, &len);
     if (p == NULL || ctx == NULL || in == NULL)
         goto done;
-    if (imsafe_sanitize(ctx, p, in, len, base_name(path), NULL, &r) != IMSAFE_OK)
+    if (out != NULL ? one_to_file(ctx, p, path, in, len, out, &r) != 0
+                    : imsafe_sanitize(ctx, p, in, len, base_name(path), NULL, &r) != IMSAFE_OK)
         goto done;
-    size_t olen = 0;
-    const void *data = imsafe_result_output(r, &olen);
+    rc = 0;
     if (imsafe_result_verdict(r) == IMSAFE_REJECTED) {
         fprintf(stderr, "imsafe-bench: %s: rejected %s\n", path,
                 imsafe_reason_name(imsafe_result_reason(r)));
         rc = EXIT_REJECTED;
-    } else if (out == NULL || write_file(out, data ? data : in, data ? olen : len)) {
-        rc = 0;
     }
 done:
     imsafe_result_free(r);

@@ -231,41 +231,88 @@ static int is_an_input(const struct batch *b, const char *dst)
     return 0;
 }
 
-/* Write DIR/<base> atomically (temporary file + rename), never over one of
- * the inputs.  Returns NULL or an error text. */
-static const char *write_output(const struct batch *b, const char *path, const void *p, size_t n)
-{
+/* An output being written: DIR/<base> through a temporary file in DIR,
+ * renamed over dst only when complete (a rejection or a failure unlinks it),
+ * never over one of the inputs. */
+struct outfile {
     char dst[PATH_MAX], tmp[PATH_MAX];
+    int fd; /* -1: none open */
+};
+
+/* Returns NULL or an error text. */
+static const char *out_open(const struct batch *b, const char *path, struct outfile *of)
+{
     /* standard input is written under the name it was given */
-    const char *name = strcmp(path, "-") == 0 ? b->o->name : path;
-    if (snprintf(dst, sizeof dst, "%s/%s", b->o->outdir, base_name(name)) >= (int)sizeof dst ||
-        snprintf(tmp, sizeof tmp, "%s/.imsafe-XXXXXX", b->o->outdir) >= (int)sizeof tmp)
+    const char *name = base_name(strcmp(path, "-") == 0 ? b->o->name : path);
+    of->fd = -1;
+    if (snprintf(of->dst, sizeof of->dst, "%s/%s", b->o->outdir, name) >= (int)sizeof of->dst ||
+        snprintf(of->tmp, sizeof of->tmp, "%s/.imsafe-XXXXXX", b->o->outdir) >= (int)sizeof of->tmp)
         return "output path too long";
-    if (*base_name(name) == '\0' || strcmp(base_name(name), "..") == 0 ||
-        strcmp(base_name(name), ".") == 0)
+    if (*name == '\0' || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
         return "no usable output name";
-    if (is_an_input(b, dst))
+    if (is_an_input(b, of->dst))
         return "the output would replace an input; not written";
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return strerror(errno);
+    of->fd = mkstemp(of->tmp);
+    return of->fd < 0 ? strerror(errno) : NULL;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
     const unsigned char *q = p;
     for (size_t done = 0; done < n;) {
         ssize_t w = write(fd, q + done, n - done);
-        if (w < 0) {
-            const char *e = strerror(errno);
-            close(fd);
-            unlink(tmp);
-            return e;
-        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
         done += (size_t)w;
     }
-    if (fchmod(fd, 0644) != 0 || close(fd) != 0 || rename(tmp, dst) != 0) {
-        const char *e = strerror(errno);
-        unlink(tmp);
-        return e;
+    return 0;
+}
+
+static const char *out_commit(struct outfile *of)
+{
+    const char *err = NULL;
+    if (fchmod(of->fd, 0644) != 0)
+        err = strerror(errno);
+    if (close(of->fd) != 0 && err == NULL)
+        err = strerror(errno);
+    of->fd = -1;
+    if (err == NULL && rename(of->tmp, of->dst) != 0)
+        err = strerror(errno);
+    if (err != NULL)
+        unlink(of->tmp);
+    return err;
+}
+
+static void out_abort(struct outfile *of)
+{
+    if (of->fd < 0)
+        return;
+    close(of->fd);
+    unlink(of->tmp);
+    of->fd = -1;
+}
+
+/* The library's sink: the rebuilt bytes go straight to the temporary file
+ * (so no whole output is held in memory) and, for --json, into a digest. */
+struct sinkstate {
+    int fd;   /* -1: no file */
+    int hash; /* 1: feed sha */
+    SHA2_CTX sha;
+    const char *err;
+};
+
+static int sink_write(void *opaque, const void *data, size_t len)
+{
+    struct sinkstate *ss = opaque;
+    if (ss->hash)
+        SHA256Update(&ss->sha, data, len);
+    if (ss->fd >= 0 && write_all(ss->fd, data, len) != 0) {
+        ss->err = strerror(errno);
+        return -1;
     }
-    return NULL;
+    return 0;
 }
 
 /* ------------------------------------------------------------ reports */
@@ -288,10 +335,9 @@ static void put_sha(struct str *s, const void *p, size_t n, int valid)
 }
 
 static void report_json(struct str *s, const char *path, const imsafe_result *r,
-                        const unsigned char *in, size_t in_len, off_t full)
+                        const unsigned char *in, size_t in_len, off_t full, const char *sha_out)
 {
-    size_t out_len;
-    const void *out = imsafe_result_output(r, &out_len);
+    int sanitized = imsafe_result_verdict(r) == IMSAFE_SANITIZED;
     imsafe_reason reason = imsafe_result_reason(r);
     put(s, "{\"file\":");
     put_json_str(s, path);
@@ -305,14 +351,17 @@ static void report_json(struct str *s, const char *path, const imsafe_result *r,
     put(s, ",\"display_name\":");
     put_json_str(s, imsafe_result_display_name(r));
     put(s, ",\"in_bytes\":%lld,\"out_bytes\":", (long long)full);
-    if (out != NULL)
-        put(s, "%zu", out_len);
+    if (sanitized)
+        put(s, "%llu", (unsigned long long)imsafe_result_output_size(r));
     else
         put(s, "null");
     put(s, ",\"sha256_in\":");
     put_sha(s, in, in_len, (off_t)in_len == full);
     put(s, ",\"sha256_out\":");
-    put_sha(s, out, out_len, out != NULL);
+    if (sanitized)
+        put(s, "\"%s\"", sha_out);
+    else
+        put(s, "null");
     put(s, "}\n");
 }
 
@@ -345,44 +394,64 @@ static void fail_item(struct item *it, const char *what, const char *why)
     it->status = EXIT_USAGE;
 }
 
+/* Judge in with the output going to of (when -o) and the digest; fills
+ * the report.  Returns NULL or the text of an output error. */
+static const char *judge_into(const struct batch *b, imsafe_ctx *ctx, struct item *it,
+                              const unsigned char *in, size_t len, off_t full,
+                              struct outfile *of)
+{
+    const char *name = b->o->name ? b->o->name : base_name(it->path);
+    struct sinkstate ss = {.fd = of->fd, .hash = b->o->json};
+    imsafe_sink sink = {sink_write, &ss, 0};
+    imsafe_result *r = NULL;
+    char sha_out[SHA256_DIGEST_STRING_LENGTH] = "";
+    SHA256Init(&ss.sha);
+    imsafe_status st = imsafe_sanitize_to(ctx, b->policy, in, len, name, b->o->mime, &sink, &r);
+    if (st != IMSAFE_OK) {
+        fail_item(it, st == IMSAFE_ESINK ? "cannot write output" : "cannot judge",
+                  st == IMSAFE_ESINK && ss.err ? ss.err : imsafe_strerror(st));
+        return NULL;
+    }
+    imsafe_verdict v = imsafe_result_verdict(r);
+    it->status = v == IMSAFE_REJECTED ? EXIT_REJECTED : 0;
+    SHA256End(&ss.sha, sha_out);
+    struct str s = {0};
+    int shown = !b->o->quiet || v == IMSAFE_REJECTED; /* -q: rejections only */
+    if (shown && b->o->json)
+        report_json(&s, it->path, r, in, len, full, sha_out);
+    else if (shown)
+        report_human(&s, it->path, r);
+    it->line = s.p;
+    imsafe_result_free(r);
+    const char *werr = NULL;
+    if (of->fd >= 0 && v == IMSAFE_PASSED && write_all(of->fd, in, len) != 0)
+        werr = strerror(errno); /* passed: the input itself is the output */
+    if (of->fd >= 0 && v != IMSAFE_REJECTED && werr == NULL)
+        werr = out_commit(of);
+    return werr;
+}
+
 static void judge(const struct batch *b, imsafe_ctx *ctx, struct item *it)
 {
     int64_t max = 0;
     size_t len = 0;
     off_t full = 0;
-    const char *err = NULL;
+    const char *err = NULL, *oerr = NULL;
+    struct outfile of = {.fd = -1};
     imsafe_policy_get(b->policy, IMSAFE_OPT_MAX_INPUT_BYTES, &max);
     unsigned char *in = read_input(it->path, (size_t)max, &len, &full, &err);
     if (in == NULL) {
         fail_item(it, "cannot read", err);
         return;
     }
-    const char *name = b->o->name ? b->o->name : base_name(it->path);
-    imsafe_result *r = NULL;
-    imsafe_status st = imsafe_sanitize(ctx, b->policy, in, len, name, b->o->mime, &r);
-    if (st != IMSAFE_OK) {
-        fail_item(it, "cannot judge", imsafe_strerror(st));
-        free(in);
-        return;
-    }
-    imsafe_verdict v = imsafe_result_verdict(r);
-    it->status = v == IMSAFE_REJECTED ? EXIT_REJECTED : 0;
-    struct str s = {0};
-    int shown = !b->o->quiet || v == IMSAFE_REJECTED; /* -q: rejections only */
-    if (shown && b->o->json)
-        report_json(&s, it->path, r, in, len, full);
-    else if (shown)
-        report_human(&s, it->path, r);
-    it->line = s.p;
-    if (b->o->outdir != NULL && v != IMSAFE_REJECTED) {
-        size_t olen;
-        const void *out = imsafe_result_output(r, &olen);
-        const char *werr = out ? write_output(b, it->path, out, olen)
-                               : write_output(b, it->path, in, len);
-        if (werr != NULL)
-            fail_item(it, "cannot write output", werr);
-    }
-    imsafe_result_free(r);
+    if (b->o->outdir != NULL)
+        oerr = out_open(b, it->path, &of); /* reported only if there is output */
+    const char *werr = judge_into(b, ctx, it, in, len, full, &of);
+    if (werr == NULL && oerr != NULL && it->status == 0)
+        werr = oerr;
+    if (werr != NULL)
+        fail_item(it, "cannot write output", werr);
+    out_abort(&of);
     free(in);
 }
 
