@@ -7,11 +7,16 @@
  * Prints the verdict, the type found in the content, the reason of a
  * rejection, the notes (what was dropped or changed) and the detail.
  * OUTPUT receives the rebuilt bytes (sanitized) or the input unchanged
- * (passed); nothing is written for a rejection.
+ * (passed); nothing is written for a rejection.  The rebuilt bytes are
+ * streamed with imsafe_sanitize_to() into OUTPUT.part while the image is
+ * encoded, and OUTPUT.part is renamed to OUTPUT only when the verdict is
+ * sanitized: a rejection may come after some output was produced, and
+ * those bytes are never an image.
  * Exit status: 0 accepted, 1 rejected, 2 usage, I/O or library error.
  *
  * Build: cc sanitize_file.c $(pkg-config --cflags --libs libimsafe)
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +54,10 @@ static unsigned char *read_all(const char *path, size_t *len)
     return NULL;
 }
 
-static int write_all(const char *path, const void *p, size_t n)
+/* The sink: each piece of rebuilt output goes straight to the file. */
+static int to_file(void *opaque, const void *data, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return -1;
-    size_t w = fwrite(p, 1, n, f);
-    return (fclose(f) == 0 && w == n) ? 0 : -1;
+    return fwrite(data, 1, len, opaque) == len ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -70,20 +72,28 @@ int main(int argc, char **argv)
     imsafe_policy *policy = imsafe_policy_new(); /* strict defaults */
     imsafe_ctx *ctx = imsafe_ctx_new(NULL);      /* malloc and free */
     imsafe_result *res = NULL;
+    FILE *f = NULL;
+    char part[4096];
     if (in == NULL) {
         perror(argv[1]);
         goto done;
     }
     if (policy == NULL || ctx == NULL)
         goto done;
-    imsafe_policy_freeze(policy); /* imsafe_sanitize() takes frozen policies only */
+    imsafe_policy_freeze(policy); /* sanitizing takes frozen policies only */
 
     /* The claimed name is what the sender said; here, the file's own name.
      * It never decides the type, but a mismatch or a dangerous name counts. */
     const char *name = strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1];
-    imsafe_status st = imsafe_sanitize(ctx, policy, in, len, name, NULL, &res);
+    if (snprintf(part, sizeof part, "%s.part", argv[2]) >= (int)sizeof part ||
+        (f = fopen(part, "wb")) == NULL) {
+        perror(argv[2]);
+        goto done;
+    }
+    imsafe_sink sink = {to_file, f, 0}; /* 0: 64 KiB pieces */
+    imsafe_status st = imsafe_sanitize_to(ctx, policy, in, len, name, NULL, &sink, &res);
     if (st != IMSAFE_OK) {
-        fprintf(stderr, "imsafe_sanitize: %s\n", imsafe_strerror(st));
+        fprintf(stderr, "imsafe_sanitize_to: %s\n", imsafe_strerror(st));
         goto done;
     }
     imsafe_verdict v = imsafe_result_verdict(res);
@@ -99,16 +109,28 @@ int main(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    /* Sanitized: deliver the rebuilt bytes.  Passed: the input as it is. */
-    size_t out_len = len;
-    const void *out = v == IMSAFE_SANITIZED ? imsafe_result_output(res, &out_len) : in;
-    if (write_all(argv[2], out, out_len) != 0) {
+    /* Sanitized: the sink has the rebuilt bytes.  Passed: copy the input. */
+    uint64_t out_len = imsafe_result_output_size(res);
+    if (v == IMSAFE_PASSED) {
+        out_len = len;
+        if (fwrite(in, 1, len, f) != len) {
+            perror(part);
+            goto done;
+        }
+    }
+    int closed = fclose(f);
+    f = NULL;
+    if (closed != 0 || rename(part, argv[2]) != 0) {
         perror(argv[2]);
         goto done;
     }
-    printf("wrote %zu bytes to %s\n", out_len, argv[2]);
+    printf("wrote %llu bytes to %s\n", (unsigned long long)out_len, argv[2]);
     rc = 0;
 done:
+    if (f != NULL) { /* rejected or failed: the partial output is not an image */
+        fclose(f);
+        remove(part);
+    }
     imsafe_result_free(res);
     imsafe_ctx_free(ctx);
     imsafe_policy_unref(policy);

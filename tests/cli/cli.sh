@@ -576,6 +576,26 @@ for k in sorted(set(want) | set(got)):
 du -cb "$samples"/* | tail -n 1 | { read -r total _; [ "$total" -lt 102400 ]; }
 ok_if "samples stay under 100 KB"
 
+# ------------------------------------------------- examples/sanitize_file
+# The streaming example writes what imsafe-check -o writes, and for a
+# rejection leaves neither the output nor its .part file.
+ex=$builddir/examples/sanitize_file
+if [ -x "$ex" ]; then
+    mkdir -p "$out/ex" "$out/ex-ic"
+    "$check" -q -o "$out/ex-ic" "$samples/photo.jpg" "$samples/sticker.gif" >/dev/null 2>&1
+    "$ex" "$samples/photo.jpg" "$out/ex/photo.jpg" >/dev/null &&
+        "$ex" "$samples/sticker.gif" "$out/ex/sticker.gif" >/dev/null &&
+        cmp -s "$out/ex/photo.jpg" "$out/ex-ic/photo.jpg" &&
+        cmp -s "$out/ex/sticker.gif" "$out/ex-ic/sticker.gif"
+    ok_if "examples/sanitize_file: the same bytes as imsafe-check -o"
+    "$ex" "$samples/gifar.png" "$out/ex/gifar.png" >/dev/null
+    rc=$?
+    [ "$rc" -eq 1 ] && [ ! -e "$out/ex/gifar.png" ] && [ ! -e "$out/ex/gifar.png.part" ]
+    ok_if "examples/sanitize_file: a rejection exits 1 and writes nothing (got $rc)"
+else
+    fail "examples/sanitize_file not built"
+fi
+
 # -------------------------------------------------------------- the corpus
 
 # shellcheck disable=SC2086
