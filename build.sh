@@ -73,6 +73,13 @@ check)
     configure_in build-asan --enable-werror --enable-sanitizers CC=clang
     make -s -C "$top/build-asan" -j"$jobs"
     run_suite asan build-asan
+    echo "== valgrind (every harness replayed under memcheck, errors fatal)"
+    make -s -C "$top/build" check-valgrind | tee "$top/build-valgrind.log" || true
+    line=$(tail -n 1 "$top/build-valgrind.log")
+    case $line in
+    *" passed, "*" failed") summary="$summary valgrind:$(echo "$line" | awk '{print $1}'):$(echo "$line" | awk '{print $3}')" ;;
+    *) summary="$summary valgrind:0:1" ;;
+    esac
     echo "== fuzz smoke (libFuzzer, every harness)"
     IMSAFE_CORPUS="$corpus" sh "$top/fuzz/smoke.sh" | tee "$top/build-fuzz.log" || true
     line=$(tail -n 1 "$top/build-fuzz.log")
