@@ -198,8 +198,8 @@ static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsaf
  * carry output, and with a sink the last partial chunk is sent. */
 static imsafe_status finish(struct imsafe__job *job, imsafe_status st)
 {
-    if (st == IMSAFE_OK && job->verdict == IMSAFE_SANITIZED && imsafe__buf_flush(&job->out) != 0)
-        st = IMSAFE_ESINK;
+    if (st == IMSAFE_OK && job->verdict == IMSAFE_SANITIZED)
+        (void)imsafe__buf_flush(&job->out); /* a failure sets sink_failed */
     if (job->sink_failed && st != IMSAFE_EINTERNAL)
         return IMSAFE_ESINK;
     if (st == IMSAFE_OK && job->internal_error)

@@ -137,9 +137,8 @@ static void torture(const char *rel, int streamed)
         struct tu_sink s = {0};
         imsafe_status st = call(ctx, p, in, n, streamed, &s, &r);
         if (st == IMSAFE_OK) {
-            size_t len;
+            size_t len = s.len;
             const void *out = streamed ? s.p : imsafe_result_output(r, &len);
-            len = streamed ? s.len : len;
             TU_CHECK(imsafe_result_verdict(r) == imsafe_result_verdict(ref) && len == ref_len &&
                          (len == 0 || memcmp(out, ref_out, len) == 0),
                      "%s: fail at %ld gave another result%s", rel, fail,

@@ -414,7 +414,8 @@ static const char *judge_into(const struct batch *b, imsafe_ctx *ctx, struct ite
     }
     imsafe_verdict v = imsafe_result_verdict(r);
     it->status = v == IMSAFE_REJECTED ? EXIT_REJECTED : 0;
-    SHA256End(&ss.sha, sha_out);
+    if (ss.hash)
+        SHA256End(&ss.sha, sha_out);
     struct str s = {0};
     int shown = !b->o->quiet || v == IMSAFE_REJECTED; /* -q: rejections only */
     if (shown && b->o->json)
