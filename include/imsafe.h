@@ -47,11 +47,11 @@ extern "C" {
 #endif
 
 #define IMSAFE_VERSION_MAJOR 0
-#define IMSAFE_VERSION_MINOR 1
+#define IMSAFE_VERSION_MINOR 2
 #define IMSAFE_VERSION_PATCH 0
-#define IMSAFE_VERSION_STRING "0.1.0"
+#define IMSAFE_VERSION_STRING "0.2.0"
 /* major * 1000000 + minor * 1000 + patch */
-#define IMSAFE_VERSION_NUMBER 1000
+#define IMSAFE_VERSION_NUMBER 2000
 
 #if defined(_WIN32) && !defined(IMSAFE_STATIC)
 #ifdef IMSAFE_BUILDING
@@ -165,6 +165,12 @@ typedef enum imsafe_type {
 IMSAFE_API const char *imsafe_type_name(imsafe_type type);
 /* Inverse of imsafe_type_name(); returns -1 for a name it does not know. */
 IMSAFE_API int imsafe_type_from_name(const char *name);
+/* The usual file extension (without the dot: "jpg") and MIME type
+ * ("image/jpeg") of a type; "bin" and "application/octet-stream" for
+ * IMSAFE_TYPE_UNKNOWN, out-of-range values and types with no registered
+ * MIME type.  Never NULL; static strings.  Added in 0.2.0. */
+IMSAFE_API const char *imsafe_type_ext(imsafe_type type);
+IMSAFE_API const char *imsafe_type_mime(imsafe_type type);
 
 /* ------------------------------------------------------------------ reasons */
 
@@ -521,6 +527,14 @@ IMSAFE_API const void *imsafe_result_output(const imsafe_result *res, size_t *le
  * the result (imsafe_sanitize) or was sent to a sink (imsafe_sanitize_to);
  * 0 otherwise. */
 IMSAFE_API uint64_t imsafe_result_output_size(const imsafe_result *res);
+/* The format of the bytes to forward: for IMSAFE_SANITIZED the output's
+ * format (a GIF converted by policy is a PNG), otherwise the identified
+ * type.  Also its usual extension and MIME type (see imsafe_type_ext()),
+ * for hosts that name or label what they forward: a rebuilt "sticker.webp"
+ * that is a JPEG is served as image/jpeg.  Added in 0.2.0. */
+IMSAFE_API imsafe_type imsafe_result_output_type(const imsafe_result *res);
+IMSAFE_API const char *imsafe_result_ext(const imsafe_result *res);
+IMSAFE_API const char *imsafe_result_mime(const imsafe_result *res);
 /* The claimed name made safe to display: printable, no controls, no bidi
  * overrides, no separators; never NULL ("" if no name was claimed). */
 IMSAFE_API const char *imsafe_result_display_name(const imsafe_result *res);

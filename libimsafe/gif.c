@@ -994,8 +994,10 @@ imsafe_status imsafe__gif_sanitize(struct imsafe__job *job)
     if (f.frames > 1 && (imsafe__opt(job->policy, IMSAFE_OPT_GIF_FLATTEN) ||
                          imsafe__opt(job->policy, IMSAFE_OPT_GIF_TO_PNG)))
         imsafe__note(job, IMSAFE_R_NOTE_ANIMATION_FLATTENED);
-    if (imsafe__opt(job->policy, IMSAFE_OPT_GIF_TO_PNG))
+    if (imsafe__opt(job->policy, IMSAFE_OPT_GIF_TO_PNG)) {
         imsafe__note(job, IMSAFE_R_NOTE_CONVERTED);
+        job->out_type = IMSAFE_TYPE_PNG;
+    }
     imsafe__accept(job, IMSAFE_SANITIZED);
     return IMSAFE_OK;
 }

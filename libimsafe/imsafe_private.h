@@ -111,6 +111,7 @@ struct imsafe__job {
     const char *claimed_name;
     const char *claimed_mime;
     imsafe_type type;
+    imsafe_type out_type; /* format of the output when it differs from type (GIF to PNG) */
     int depth; /* archive nesting */
 
     imsafe_verdict verdict; /* 0 while undecided */

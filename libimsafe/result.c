@@ -12,6 +12,7 @@ struct imsafe_result {
     imsafe_allocator alloc;
     imsafe_verdict verdict;
     imsafe_type type;
+    imsafe_type out_type;
     imsafe_reason reason;
     imsafe_reason notes[IMSAFE_MAX_NOTES];
     size_t note_count;
@@ -95,6 +96,9 @@ imsafe_result *imsafe__result_make(struct imsafe__job *job, const char *display_
     r->alloc = job->alloc;
     r->verdict = job->verdict;
     r->type = job->type;
+    r->out_type = job->verdict == IMSAFE_SANITIZED && job->out_type != IMSAFE_TYPE_UNKNOWN
+                      ? job->out_type
+                      : job->type;
     r->reason = job->verdict == IMSAFE_REJECTED ? job->reason : IMSAFE_R_NONE;
     if (r->verdict != IMSAFE_REJECTED) {
         memcpy(r->notes, job->notes, sizeof r->notes);
@@ -159,6 +163,21 @@ const void *imsafe_result_output(const imsafe_result *res, size_t *len)
 uint64_t imsafe_result_output_size(const imsafe_result *res)
 {
     return res ? res->out_size : 0;
+}
+
+imsafe_type imsafe_result_output_type(const imsafe_result *res)
+{
+    return res ? res->out_type : IMSAFE_TYPE_UNKNOWN;
+}
+
+const char *imsafe_result_ext(const imsafe_result *res)
+{
+    return imsafe_type_ext(imsafe_result_output_type(res));
+}
+
+const char *imsafe_result_mime(const imsafe_result *res)
+{
+    return imsafe_type_mime(imsafe_result_output_type(res));
 }
 
 const char *imsafe_result_display_name(const imsafe_result *res)

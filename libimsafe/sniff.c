@@ -30,6 +30,73 @@ const char *imsafe_type_name(imsafe_type t)
     return type_names[t];
 }
 
+/* The usual file extension and MIME type of each type, for hosts that name
+ * or label what they forward (a rebuilt "sticker.webp" that is a JPEG is
+ * served as image/jpeg, sticker.jpg).  Types with no registered MIME type
+ * get application/octet-stream, which no browser renders. */
+static const struct { const char *ext; const char *mime; } type_labels[IMSAFE_TYPE_COUNT] = {
+    [IMSAFE_TYPE_UNKNOWN] = {"bin", "application/octet-stream"},
+    [IMSAFE_TYPE_PNG] = {"png", "image/png"},
+    [IMSAFE_TYPE_JPEG] = {"jpg", "image/jpeg"},
+    [IMSAFE_TYPE_GIF] = {"gif", "image/gif"},
+    [IMSAFE_TYPE_WEBP] = {"webp", "image/webp"},
+    [IMSAFE_TYPE_BMP] = {"bmp", "image/bmp"},
+    [IMSAFE_TYPE_TIFF] = {"tif", "image/tiff"},
+    [IMSAFE_TYPE_ICO] = {"ico", "image/vnd.microsoft.icon"},
+    [IMSAFE_TYPE_HEIC] = {"heic", "image/heic"},
+    [IMSAFE_TYPE_HEIF] = {"heif", "image/heif"},
+    [IMSAFE_TYPE_AVIF] = {"avif", "image/avif"},
+    [IMSAFE_TYPE_MP4] = {"mp4", "video/mp4"},
+    [IMSAFE_TYPE_MOV] = {"mov", "video/quicktime"},
+    [IMSAFE_TYPE_WEBM] = {"webm", "video/webm"},
+    [IMSAFE_TYPE_OGG] = {"ogg", "audio/ogg"},
+    [IMSAFE_TYPE_MP3] = {"mp3", "audio/mpeg"},
+    [IMSAFE_TYPE_WAV] = {"wav", "audio/wav"},
+    [IMSAFE_TYPE_SVG] = {"svg", "image/svg+xml"},
+    [IMSAFE_TYPE_XML] = {"xml", "application/xml"},
+    [IMSAFE_TYPE_HTML] = {"html", "text/html"},
+    [IMSAFE_TYPE_PDF] = {"pdf", "application/pdf"},
+    [IMSAFE_TYPE_RTF] = {"rtf", "application/rtf"},
+    [IMSAFE_TYPE_OLE2] = {"doc", "application/x-ole-storage"},
+    [IMSAFE_TYPE_ZIP] = {"zip", "application/zip"},
+    [IMSAFE_TYPE_DOCX] = {"docx",
+                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+    [IMSAFE_TYPE_XLSX] = {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    [IMSAFE_TYPE_PPTX] = {"pptx",
+                          "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+    [IMSAFE_TYPE_ODF] = {"odt", "application/vnd.oasis.opendocument.text"},
+    [IMSAFE_TYPE_EPUB] = {"epub", "application/epub+zip"},
+    [IMSAFE_TYPE_JAR] = {"jar", "application/java-archive"},
+    [IMSAFE_TYPE_APK] = {"apk", "application/vnd.android.package-archive"},
+    [IMSAFE_TYPE_GZIP] = {"gz", "application/gzip"},
+    [IMSAFE_TYPE_7Z] = {"7z", "application/x-7z-compressed"},
+    [IMSAFE_TYPE_RAR] = {"rar", "application/vnd.rar"},
+    [IMSAFE_TYPE_PE] = {"exe", "application/vnd.microsoft.portable-executable"},
+    [IMSAFE_TYPE_ELF] = {"elf", "application/x-executable"},
+    [IMSAFE_TYPE_MACHO] = {"macho", "application/x-mach-binary"},
+    [IMSAFE_TYPE_SCRIPT] = {"txt", "text/plain"},
+    [IMSAFE_TYPE_TEXT] = {"txt", "text/plain"},
+    [IMSAFE_TYPE_MNG] = {"mng", "video/x-mng"},
+    [IMSAFE_TYPE_MVG] = {"mvg", "application/octet-stream"},
+    [IMSAFE_TYPE_LNK] = {"lnk", "application/octet-stream"},
+    [IMSAFE_TYPE_JAVA_CLASS] = {"class", "application/java-vm"},
+    [IMSAFE_TYPE_DEX] = {"dex", "application/octet-stream"},
+};
+
+const char *imsafe_type_ext(imsafe_type t)
+{
+    if ((unsigned)t >= IMSAFE_TYPE_COUNT)
+        t = IMSAFE_TYPE_UNKNOWN;
+    return type_labels[t].ext;
+}
+
+const char *imsafe_type_mime(imsafe_type t)
+{
+    if ((unsigned)t >= IMSAFE_TYPE_COUNT)
+        t = IMSAFE_TYPE_UNKNOWN;
+    return type_labels[t].mime;
+}
+
 int imsafe_type_from_name(const char *name)
 {
     if (name == NULL)

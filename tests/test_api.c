@@ -265,6 +265,63 @@ static void test_sink(void)
     imsafe_policy_unref(p);
 }
 
+/* Every type has an extension and a MIME type of the right shape; the
+ * result reports the output's format, which a GIF-to-PNG policy changes. */
+static void test_output_labels(void)
+{
+    for (int t = 0; t < IMSAFE_TYPE_COUNT; t++) {
+        const char *e = imsafe_type_ext((imsafe_type)t), *m = imsafe_type_mime((imsafe_type)t);
+        TU_CHECK(e != NULL && e[0] != '\0' && strchr(e, '.') == NULL && strlen(e) <= 5,
+                 "type %d: extension", t);
+        TU_CHECK(m != NULL && strchr(m, '/') != NULL && strchr(m, ' ') == NULL,
+                 "type %d: MIME type", t);
+    }
+    TU_CHECK(strcmp(imsafe_type_ext(IMSAFE_TYPE_JPEG), "jpg") == 0 &&
+                 strcmp(imsafe_type_mime(IMSAFE_TYPE_JPEG), "image/jpeg") == 0,
+             "jpeg labels");
+    TU_CHECK(strcmp(imsafe_type_ext((imsafe_type)IMSAFE_TYPE_COUNT), "bin") == 0 &&
+                 strcmp(imsafe_type_mime((imsafe_type)-1), "application/octet-stream") == 0,
+             "out-of-range type");
+    TU_CHECK(imsafe_result_output_type(NULL) == IMSAFE_TYPE_UNKNOWN &&
+                 strcmp(imsafe_result_ext(NULL), "bin") == 0,
+             "NULL result");
+
+    char path[4096];
+    tu_fmt(path, "%s/gif/giflib/pic/welcome2.gif", tu_env("IMSAFE_CORPUS"));
+    size_t n;
+    unsigned char *in = tu_read_file(path, &n);
+    if (in == NULL)
+        tu_die("corpus file welcome2.gif missing");
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    static const char *const policies[2] = {"", "gif_to_png = 1"};
+    static const imsafe_type want[2] = {IMSAFE_TYPE_GIF, IMSAFE_TYPE_PNG};
+    for (int i = 0; i < 2; i++) {
+        imsafe_policy *p = tu_policy(policies[i]);
+        imsafe_result *r = tu_sanitize(ctx, p, in, n, "sticker.png", "image/png");
+        TU_CHECK(imsafe_result_verdict(r) == IMSAFE_SANITIZED, "welcome2 (%s): %s", policies[i],
+                 imsafe_result_detail(r));
+        TU_CHECK(imsafe_result_type(r) == IMSAFE_TYPE_GIF, "identified type stays gif");
+        TU_CHECK(imsafe_result_output_type(r) == want[i], "output type (%s)", policies[i]);
+        TU_CHECK(strcmp(imsafe_result_ext(r), imsafe_type_ext(want[i])) == 0 &&
+                     strcmp(imsafe_result_mime(r), imsafe_type_mime(want[i])) == 0,
+                 "output labels (%s)", policies[i]);
+        imsafe_result_free(r);
+        imsafe_policy_unref(p);
+    }
+    /* a rejection reports the identified type */
+    static const char pdf[] = "%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+    imsafe_policy *p = tu_policy("");
+    imsafe_result *r = tu_sanitize(ctx, p, pdf, sizeof pdf - 1, "a.png", NULL);
+    TU_CHECK(imsafe_result_verdict(r) == IMSAFE_REJECTED &&
+                 strcmp(imsafe_result_mime(r), "application/pdf") == 0,
+             "rejected pdf labelled as what it is (%s, %s)", imsafe_result_mime(r),
+             imsafe_result_detail(r));
+    imsafe_result_free(r);
+    imsafe_policy_unref(p);
+    imsafe_ctx_free(ctx);
+    free(in);
+}
+
 int main(void)
 {
     test_version();
@@ -275,5 +332,6 @@ int main(void)
     test_details();
     test_no_echo();
     test_sink();
+    test_output_labels();
     return tu_finish();
 }
