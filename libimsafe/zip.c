@@ -665,10 +665,16 @@ static int check_path(struct zc *zc, const struct zent *e, const uint8_t *s, siz
     return 0;
 }
 
+/* A directory entry (its name ends in a separator) runs nothing, whatever
+ * its name looks like: "vendor/github.com/" is a Go module path, not a
+ * COM file.  Only an application bundle directory ("Tool.app/") is one. */
 static int dangerous_name(const struct zc *zc, const uint8_t *s, size_t n)
 {
-    return !code_archive_allowed(zc) &&
-           (imsafe__name_is_dangerous((const char *)s, n) || name_in_app_bundle(s, n));
+    if (code_archive_allowed(zc))
+        return 0;
+    if (n > 0 && is_sep(s[n - 1]))
+        return name_in_app_bundle(s, n);
+    return imsafe__name_is_dangerous((const char *)s, n) || name_in_app_bundle(s, n);
 }
 
 /* Checks on one entry's names and flags, in a fixed order. */

@@ -14,7 +14,9 @@ import io
 import os
 import random
 import struct
+import subprocess
 import sys
+import tempfile
 import zipfile
 import zlib
 
@@ -268,6 +270,58 @@ def dangerous(d):
                                 Entry("classes.dex", DEX)]))
 
 
+# ------------------------------------------------- directory entries
+
+GO_SOURCE = b"package errors\n\nfunc New(text string) error { return nil }\n"
+DIR_TREE = (("go.mod", b"module example.com/app\n\ngo 1.21\n"),
+            ("vendor/github.com/pkg/errors/errors.go", GO_SOURCE),
+            ("vendor/golang.org/x/sys/unix/doc.go", b"package unix\n"),
+            ("vendor/modules.txt", b"# github.com/pkg/errors v0.9.1\n"))
+
+
+def directories(d):
+    """Directory entries are never executables: a Go vendor tree holds
+    "vendor/github.com/" (".com") and "vendor/golang.org/x/sys/unix/".
+    Written twice: by Python's zipfile and by Info-ZIP's zip -r of a real
+    directory tree (both add an entry per directory)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        dirs = sorted({n.rsplit("/", i)[0] + "/" for n, _ in DIR_TREE
+                       for i in range(1, n.count("/") + 1)})
+        for n in dirs:
+            info = zipfile.ZipInfo(n, (2024, 1, 1, 12, 0, 0))
+            info.external_attr = (0o40755 << 16) | 0x10  # Unix and MS-DOS directory bits
+            z.writestr(info, b"")
+        for n, data in DIR_TREE:
+            z.writestr(zipfile.ZipInfo(n, (2024, 1, 1, 12, 0, 0)), data)
+    write(d, "vendor_dirs_pyzip.zip", buf.getvalue())
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, data in DIR_TREE:
+            path = os.path.join(tmp, n)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+        # fixed times, so the archive's bytes repeat from run to run
+        for root, subdirs, names in os.walk(tmp):
+            for n in subdirs + names:
+                os.utime(os.path.join(root, n), (1704110400, 1704110400))
+        out = os.path.join(os.path.abspath(d), "vendor_dirs_infozip.zip")
+        if os.path.exists(out):
+            os.remove(out)
+        subprocess.run(["/usr/bin/zip", "-q", "-r", "-X", out, "go.mod", "vendor"], cwd=tmp,
+                       check=True)
+    # a directory named like a program holds nothing that runs ...
+    write(d, "dir_named_exe.zip", build([Entry("setup.exe/", b"", method=0),
+                                         Entry("setup.exe/readme.txt", TEXT)]))
+    # ... but a macOS application bundle is a program, as a directory entry too
+    write(d, "app_bundle_dir.zip", build([Entry("Tool.app/", b"", method=0)]))
+    # a directory entry that carries bytes is still judged by its content
+    write(d, "dir_with_pe.zip", build([Entry("vendor/github.com/", PE)]))
+    # and a file under a directory is judged by its own name
+    write(d, "exe_in_dir.zip", build([Entry("vendor/github.com/", b"", method=0),
+                                      Entry("vendor/github.com/setup.exe", TEXT)]))
+
+
 # ----------------------------------------------------- structure, flags
 
 def structure(d):
@@ -409,8 +463,8 @@ def gzips(d):
 def main():
     d = os.path.join(sys.argv[1], "zip")
     os.makedirs(d, exist_ok=True)
-    for make in (benign, overlap_bombs, nested, ratio, names, dangerous, structure, zip64,
-                 apk_signing, gzips):
+    for make in (benign, overlap_bombs, nested, ratio, names, dangerous, directories, structure,
+                 zip64, apk_signing, gzips):
         make(d)
 
 
