@@ -11,10 +11,13 @@
  *   - the display name is printable valid UTF-8 without controls, bidi or
  *     invisible characters or separators, NUL-terminated inside its
  *     buffer, never written past it, never empty for a non-empty name
- *     (buffers of 2 bytes or more), and unchanged when displayed again;
- *   - through the API the result's display name is the same, a finding
- *     rejects with exactly that reason under the default policy and is
- *     only a note under filename_findings = note.
+ *     (buffers of 2 bytes or more), has no finding of its own within its
+ *     limit, and is unchanged when displayed again;
+ *   - through the API the result's display name is the same; under the
+ *     default policy a finding that deceives rejects with exactly that
+ *     reason and a file-system finding (reserved, trailing, too_long) is
+ *     repaired with note.filename; under filename_findings = note every
+ *     finding is only a note.
  */
 #include "fuzz_common.h"
 
@@ -96,7 +99,7 @@ static void check_display(const char *name, size_t size)
 {
     char buf[256 + 16], again[256 + 16];
     memset(buf, 0xa5, sizeof buf);
-    imsafe__filename_display(name, buf, size);
+    imsafe__filename_display(name, 255, IMSAFE_TYPE_UNKNOWN, buf, size);
     for (size_t i = size; i < size + 16; i++)
         if ((unsigned char)buf[i] != 0xa5)
             fuzz_fail("the display name was written past its %zu-byte buffer", size);
@@ -106,8 +109,11 @@ static void check_display(const char *name, size_t size)
         fuzz_fail("the display name (buffer %zu) is not clean printable UTF-8", size);
     if (name[0] != '\0' && size >= 2 && buf[0] == '\0')
         fuzz_fail("a non-empty name has an empty display name");
+    if (imsafe__filename_finding(buf, size - 1) != IMSAFE_R_NONE)
+        fuzz_fail("the display name (buffer %zu) has finding %s", size,
+                  imsafe_reason_name(imsafe__filename_finding(buf, size - 1)));
     fuzz_fold(buf, strlen(buf));
-    imsafe__filename_display(buf, again, size);
+    imsafe__filename_display(buf, 255, IMSAFE_TYPE_UNKNOWN, again, size);
     if (strcmp(buf, again) != 0)
         fuzz_fail("displaying a display name (buffer %zu) changes it", size);
 }
@@ -117,22 +123,27 @@ static void check_api(imsafe_ctx *ctx, const imsafe_policy *pol, int note, const
     static const char text[] = "hello\n";
     imsafe_result *res = fuzz_sanitize_once(ctx, pol, (const uint8_t *)text, 6, name, NULL);
     char disp[256];
-    imsafe__filename_display(name, disp, sizeof disp);
+    imsafe__filename_display(name, 255, IMSAFE_TYPE_UNKNOWN, disp, sizeof disp);
     if (strcmp(disp, imsafe_result_display_name(res)) != 0)
         fuzz_fail("the result's display name differs from imsafe__filename_display");
+    imsafe_reason fs;
     imsafe_reason f = imsafe__filename_finding(name, 255);
+    imsafe_reason d = imsafe__filename_judge(name, 255, &fs);
     imsafe_reason r = imsafe_result_reason(res);
-    if (!note && f != IMSAFE_R_NONE && r != f)
-        fuzz_fail("finding %s but the call gave %s", imsafe_reason_name(f), imsafe_reason_name(r));
-    if ((note || f == IMSAFE_R_NONE) && is_filename_reason(r))
+    if (f == IMSAFE_R_NONE && (d != IMSAFE_R_NONE || fs != IMSAFE_R_NONE))
+        fuzz_fail("a name without findings judged %s", imsafe_reason_name(d ? d : fs));
+    if (!note && d != IMSAFE_R_NONE && r != d)
+        fuzz_fail("deceiving finding %s but the call gave %s", imsafe_reason_name(d),
+                  imsafe_reason_name(r));
+    if ((note || d == IMSAFE_R_NONE) && is_filename_reason(r))
         fuzz_fail("rejected for %s without that finding under a rejecting policy",
                   imsafe_reason_name(r));
-    if (note && f != IMSAFE_R_NONE && imsafe_result_verdict(res) != IMSAFE_REJECTED) {
+    if ((note ? f : fs) != IMSAFE_R_NONE && imsafe_result_verdict(res) != IMSAFE_REJECTED) {
         int seen = 0;
         for (size_t i = 0; i < imsafe_result_note_count(res); i++)
             seen |= imsafe_result_note(res, i) == IMSAFE_R_NOTE_FILENAME;
         if (!seen)
-            fuzz_fail("a finding under filename_findings = note left no note.filename");
+            fuzz_fail("an accepted finding left no note.filename");
     }
     imsafe_result_free(res);
 }

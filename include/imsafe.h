@@ -336,7 +336,8 @@ typedef enum imsafe_opt {
 #define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */
 #define IMSAFE_PNG_FILTERS_FAST 2     /* None/Sub/Up only */
 
-#define IMSAFE_FINDINGS_REJECT 0 /* a filename finding rejects */
+#define IMSAFE_FINDINGS_REJECT 0 /* a filename finding that deceives rejects; reserved,
+                                  * trailing and too_long are repaired (note.filename) */
 #define IMSAFE_FINDINGS_NOTE 1   /* a filename finding becomes note.filename */
 
 /* What the policy does with a detected type. */
@@ -535,8 +536,13 @@ IMSAFE_API uint64_t imsafe_result_output_size(const imsafe_result *res);
 IMSAFE_API imsafe_type imsafe_result_output_type(const imsafe_result *res);
 IMSAFE_API const char *imsafe_result_ext(const imsafe_result *res);
 IMSAFE_API const char *imsafe_result_mime(const imsafe_result *res);
-/* The claimed name made safe to display: printable, no controls, no bidi
- * overrides, no separators; never NULL ("" if no name was claimed). */
+/* The claimed name made safe to display and save under: printable, no
+ * controls, no bidi overrides, no separators, no trailing dots or spaces,
+ * no Windows device name (con.jpg: con_.jpg), within max_filename_bytes
+ * keeping the extension, and for a sanitized image whose claimed extension
+ * names another type the output's extension (sticker.webp that is a JPEG:
+ * sticker.jpg).  Never a name the library would object to; never NULL (""
+ * if no name was claimed). */
 IMSAFE_API const char *imsafe_result_display_name(const imsafe_result *res);
 /* The peak number of bytes charged to the call's budget (allocations made
  * through the allocator plus reservations for libjpeg and giflib). */

@@ -29,6 +29,19 @@
  *                               one ("invoice.pdf.exe")
  *   filename.too_long           over IMSAFE_OPT_MAX_FILENAME_BYTES
  *
+ * Three of them are about file systems only and deceive no one: reserved,
+ * trailing and too_long.  They are repaired in the display name ("con.jpg"
+ * shows as "con_.jpg", "photo.jpg. " as "photo.jpg", a long name is cut
+ * keeping its extension) with note.filename, unless the name as a file
+ * system stores it also deceives ("invoice.pdf.exe." hides an executable).
+ * The others reject under the default policy (imsafe__filename_judge).
+ *
+ * The display name (imsafe__filename_display) is what a host may show and
+ * save under: it never has a finding of its own, and a rebuilt image's
+ * name carries the output's extension ("sticker.webp" that is a JPEG shows
+ * as "sticker.jpg").  The pipeline compares its extension, not the raw
+ * name's, with the content, so "run.bat." is judged as "run.bat".
+ *
  * A plain executable name ("setup.exe") is not a finding here: the pipeline
  * judges executables by content and a mismatch between content and name
  * through imsafe__type_from_extension().  imsafe__name_is_dangerous() is the
@@ -404,16 +417,13 @@ static int has_hidden_extension(const char *s, size_t n)
     return pl > 0 && in_list(prev, pl, harmless_ext);
 }
 
-imsafe_reason imsafe__filename_finding(const char *name, size_t max_bytes)
+/* Path and character findings, in the order they are reported: "../x" is
+ * traversal though it also holds a separator; "/etc/x" is absolute. */
+static imsafe_reason path_finding(const char *name, size_t n)
 {
-    if (name == NULL || name[0] == '\0')
-        return IMSAFE_R_NONE;
-    size_t n = strlen(name);
     imsafe_reason r = scan_codepoints((const unsigned char *)name, n);
     if (r != IMSAFE_R_NONE)
         return r;
-    /* Path findings, most specific first: "../x" is traversal though it
-     * also holds a separator; "/etc/x" is absolute. */
     if (has_traversal(name, n))
         return IMSAFE_R_FILENAME_TRAVERSAL;
     if (is_absolute(name, n))
@@ -422,6 +432,17 @@ imsafe_reason imsafe__filename_finding(const char *name, size_t max_bytes)
         return IMSAFE_R_FILENAME_SEPARATOR;
     if (has_percent_encoded(name, n))
         return IMSAFE_R_FILENAME_PERCENT_ENCODED;
+    return IMSAFE_R_NONE;
+}
+
+/* The first finding of name[0..n), in the documented order. */
+static imsafe_reason first_finding(const char *name, size_t n, size_t max_bytes)
+{
+    if (n == 0)
+        return IMSAFE_R_NONE;
+    imsafe_reason r = path_finding(name, n);
+    if (r != IMSAFE_R_NONE)
+        return r;
     if (is_reserved(name, n))
         return IMSAFE_R_FILENAME_RESERVED;
     if (has_trailing(name, n))
@@ -436,59 +457,297 @@ imsafe_reason imsafe__filename_finding(const char *name, size_t max_bytes)
     return IMSAFE_R_NONE;
 }
 
+imsafe_reason imsafe__filename_finding(const char *name, size_t max_bytes)
+{
+    if (name == NULL)
+        return IMSAFE_R_NONE;
+    return first_finding(name, strlen(name), max_bytes);
+}
+
+/* Findings about file systems only: Windows would open a device, drop the
+ * trailing dots and spaces, or refuse a long name, but the name deceives no
+ * one.  The display name repairs them. */
+static int fs_only(imsafe_reason r)
+{
+    return r == IMSAFE_R_FILENAME_RESERVED || r == IMSAFE_R_FILENAME_TRAILING ||
+           r == IMSAFE_R_FILENAME_TOO_LONG;
+}
+
+/* Trailing dots and spaces removed: the name Windows stores. */
+static size_t strip_trailing(const char *s, size_t n)
+{
+    while (n > 0 && (s[n - 1] == '.' || s[n - 1] == ' '))
+        n--;
+    return n;
+}
+
+/*
+ * The findings that deceive a person are judged on the name as a file
+ * system stores it (trailing dots and spaces dropped): "invoice.pdf.exe."
+ * hides an executable although its first finding is the trailing dot.  A
+ * device name gets a '_' in the display name, which changes no other
+ * finding, so it needs no repair here.
+ */
+imsafe_reason imsafe__filename_judge(const char *name, size_t max_bytes, imsafe_reason *repaired)
+{
+    *repaired = IMSAFE_R_NONE;
+    if (name == NULL)
+        return IMSAFE_R_NONE;
+    size_t n = strlen(name);
+    imsafe_reason first = first_finding(name, n, max_bytes);
+    if (first == IMSAFE_R_NONE || !fs_only(first))
+        return first;
+    size_t m = strip_trailing(name, n);
+    imsafe_reason r = path_finding(name, m);
+    if (r == IMSAFE_R_NONE && m > 0 && has_padding(name, m))
+        r = IMSAFE_R_FILENAME_PADDING;
+    if (r == IMSAFE_R_NONE && m > 0 && has_hidden_extension(name, m))
+        r = IMSAFE_R_FILENAME_HIDDEN_EXTENSION;
+    if (r == IMSAFE_R_NONE)
+        *repaired = first;
+    return r;
+}
+
 void imsafe__filename_check(struct imsafe__job *job, const char *name)
 {
     int64_t max = imsafe__opt(job->policy, IMSAFE_OPT_MAX_FILENAME_BYTES);
-    imsafe_reason r = imsafe__filename_finding(name, max > 0 ? (size_t)max : 0);
-    if (r == IMSAFE_R_NONE)
-        return;
+    size_t lim = max > 0 ? (size_t)max : 0;
     /* reason names are constant strings: the detail never echoes the name */
     if (imsafe__opt(job->policy, IMSAFE_OPT_FILENAME_FINDINGS) == IMSAFE_FINDINGS_NOTE) {
+        imsafe_reason r = imsafe__filename_finding(name, lim);
+        if (r == IMSAFE_R_NONE)
+            return;
         imsafe__note(job, IMSAFE_R_NOTE_FILENAME);
-        imsafe__detail(job, "claimed name: %s", imsafe_reason_name(r));
+        imsafe__detail(job, "claimed name: %s%s", imsafe_reason_name(r),
+                       fs_only(r) ? ", repaired in the display name" : "");
         return;
     }
-    imsafe__reject(job, r, "%s", imsafe_reason_meaning(r));
+    imsafe_reason fs;
+    imsafe_reason r = imsafe__filename_judge(name, lim, &fs);
+    if (r != IMSAFE_R_NONE) {
+        imsafe__reject(job, r, "%s", imsafe_reason_meaning(r));
+        return;
+    }
+    if (fs != IMSAFE_R_NONE) {
+        imsafe__note(job, IMSAFE_R_NOTE_FILENAME);
+        imsafe__detail(job, "claimed name: %s, repaired in the display name",
+                       imsafe_reason_name(fs));
+    }
 }
 
 /* ---------------------------------------------------------- display name */
 
 /*
- * A name safe to show: valid UTF-8, no controls, no bidi or invisible
- * characters, separators and ':' replaced by '_', invalid bytes replaced
- * by '_', cut at a character boundary to fit size-1 bytes.  Never empty
- * when the input was not ("_" stands in).
+ * The display name is built in a work buffer: the sanitized name (whole
+ * characters), cut at WORK_MAX bytes of stem when longer, plus its
+ * extension.  WORK_MAX is above any display limit (the result holds 255
+ * bytes), so a cut stem is shortened further anyway.
  */
-void imsafe__filename_display(const char *name, char *dst, size_t size)
+#define WORK_MAX 1024
+#define WORK_SIZE (WORK_MAX + EXT_MAX + 16)
+
+/* Sanitize name[from..to) into w[o..cap-1), whole characters only:
+ * invalid bytes and separators become '_', controls, bidi and invisible
+ * characters are dropped.  Returns the new length. */
+static size_t emit(const char *name, size_t from, size_t to, char *w, size_t o, size_t cap)
 {
-    if (dst == NULL || size == 0)
-        return;
-    dst[0] = '\0';
-    if (name == NULL || name[0] == '\0')
-        return;
     const unsigned char *s = (const unsigned char *)name;
-    size_t n = strlen(name), o = 0;
-    for (size_t i = 0; i < n;) {
+    for (size_t i = from; i < to;) {
         uint32_t c;
-        size_t l = utf8_decode(s + i, n - i, &c);
+        size_t l = utf8_decode(s + i, to - i, &c);
         const char *src = (const char *)s + i;
-        size_t w = l;
+        size_t wl = l;
         if (l == 0) {
-            src = "_", w = 1, l = 1; /* one invalid byte */
+            src = "_", wl = 1, l = 1; /* one invalid byte */
         } else if (is_control(c) || is_bidi(c) || is_invisible(c)) {
-            w = 0;
+            wl = 0;
         } else if (c == '/' || c == '\\' || c == ':') {
             src = "_";
         }
         i += l;
-        if (w == 0)
-            continue;
-        if (o + w > size - 1)
-            break; /* whole characters only */
-        memcpy(dst + o, src, w);
-        o += w;
+        if (o + wl >= cap)
+            break;
+        memcpy(w + o, src, wl);
+        o += wl;
     }
-    if (o == 0 && size >= 2)
-        dst[o++] = '_';
-    dst[o] = '\0';
+    return o;
+}
+
+/*
+ * The sanitized name into w: the stem up to WORK_MAX bytes, then the
+ * extension (at most EXT_MAX bytes), so a name of any length keeps its
+ * extension.  Trailing dots and spaces are left out.  Splitting at a '.'
+ * decodes exactly as the whole name does: '.' is never part of a UTF-8
+ * sequence.
+ */
+static size_t sanitize_into(const char *name, char *w)
+{
+    size_t end = strip_trailing(name, strlen(name));
+    size_t el = 0;
+    const char *ext = last_ext(name, end, &el);
+    size_t stem_end = (ext != NULL && el > 0 && el <= EXT_MAX) ? (size_t)(ext - 1 - name) : end;
+    size_t o = emit(name, 0, stem_end, w, 0, WORK_MAX + 1);
+    o = emit(name, stem_end, end, w, o, WORK_SIZE);
+    w[o] = '\0';
+    return o;
+}
+
+/* A sanitized name's extension worth keeping: after the last '.', which is
+ * not the first byte, 1..EXT_MAX bytes.  Its '.' index, or n. */
+static size_t keep_ext_at(const char *w, size_t n)
+{
+    size_t el;
+    const char *ext = last_ext(w, n, &el);
+    if (ext == NULL || ext - 1 == w || el == 0 || el > EXT_MAX)
+        return n;
+    return (size_t)(ext - 1 - w);
+}
+
+/* The output's usual extension when the name's extension names another
+ * known type ("sticker.webp" that is a JPEG: "sticker.jpg"). */
+static size_t true_extension(char *w, size_t n, imsafe_type t)
+{
+    size_t el;
+    const char *ext = last_ext(w, n, &el);
+    imsafe_type claimed = imsafe__type_from_extension(w);
+    if (t == IMSAFE_TYPE_UNKNOWN || ext == NULL || claimed == IMSAFE_TYPE_UNKNOWN ||
+        claimed == t)
+        return n;
+    const char *te = imsafe_type_ext(t);
+    size_t at = (size_t)(ext - w), tl = strlen(te);
+    memcpy(w + at, te, tl + 1); /* at + tl < WORK_SIZE: at <= n and tl is short */
+    return at + tl;
+}
+
+/* "con.jpg" becomes "con_.jpg" ("aux .txt": "aux_.txt"): no device. */
+static size_t fix_reserved(char *w, size_t n)
+{
+    if (!is_reserved(w, n))
+        return n;
+    size_t dot = 0, word;
+    while (dot < n && w[dot] != '.')
+        dot++;
+    for (word = dot; word > 0 && w[word - 1] == ' ';)
+        word--;
+    /* word <= dot <= n; the result is at most n + 1 < WORK_SIZE bytes */
+    memmove(w + word + 1, w + dot, n - dot + 1);
+    w[word] = '_';
+    return word + 1 + (n - dot);
+}
+
+/* Length of s[0..k) without its trailing padding (' ', '.', '_' and
+ * Unicode blanks), so a cut stem does not end in padding. */
+static size_t trim_pad(const char *s, size_t k)
+{
+    size_t run, uni;
+    for (;;) {
+        if (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '.' || s[k - 1] == '_')) {
+            k--;
+            continue;
+        }
+        pad_run_before((const unsigned char *)s, k, &run, &uni);
+        if (run == 0)
+            return k;
+        /* a Unicode blank ends the stem: step back over one character */
+        size_t j = k - 1;
+        while (j > 0 && ((unsigned char)s[j] & 0xc0) == 0x80)
+            j--;
+        k = j;
+    }
+}
+
+/* The start of the character holding byte k of valid UTF-8 w (k itself
+ * when it starts one). */
+static size_t char_start(const char *w, size_t k)
+{
+    while (k > 0 && ((unsigned char)w[k] & 0xc0) == 0x80)
+        k--;
+    return k;
+}
+
+/* Within limit bytes: the stem is cut (on a character boundary, without
+ * padding at its end) and the extension kept. */
+static size_t shorten(char *w, size_t n, size_t limit)
+{
+    if (n <= limit)
+        return n;
+    size_t dot = keep_ext_at(w, n), el = n - dot;
+    if (dot == n || el >= limit) {
+        n = strip_trailing(w, char_start(w, limit));
+        w[n] = '\0';
+        return n;
+    }
+    size_t k = trim_pad(w, char_start(w, limit - el));
+    if (k == 0)
+        w[k++] = '_';
+    memmove(w + k, w + dot, el);
+    w[k + el] = '\0';
+    return k + el;
+}
+
+/* Last resort for a name that still has a finding (it deceives): every
+ * '.' but the last, '%' and blanks become '_', and runs of '_' fold to one.
+ * "invoice.pdf.exe" shows as "invoice_pdf.exe". */
+static size_t neutralize(char *w, size_t n)
+{
+    size_t el, last = n, o = 0;
+    if (last_ext(w, n, &el) != NULL)
+        last = n - el - 1;
+    for (size_t i = 0; i < n;) {
+        uint32_t c = 0;
+        size_t l = utf8_decode((const unsigned char *)w + i, n - i, &c);
+        if (l == 0)
+            l = 1; /* cannot happen: w is sanitized */
+        int blank = c == ' ' || is_unicode_blank(c);
+        if (blank || c == '%' || c == '_' || (c == '.' && i != last)) {
+            if (o == 0 || w[o - 1] != '_')
+                w[o++] = '_';
+        } else {
+            memmove(w + o, w + i, l);
+            o += l;
+        }
+        i += l;
+    }
+    w[o] = '\0';
+    return o;
+}
+
+/* The file-system repairs and the limit, in order. */
+static size_t repair(char *w, size_t n, imsafe_type t, size_t limit)
+{
+    n = strip_trailing(w, n);
+    w[n] = '\0';
+    n = true_extension(w, n, t);
+    n = fix_reserved(w, n);
+    return shorten(w, n, limit);
+}
+
+/*
+ * A name safe to show and to save under: valid UTF-8, no controls, no
+ * bidi or invisible characters, separators and ':' replaced by '_',
+ * invalid bytes replaced by '_'; no trailing dots or spaces, no device
+ * name, the output's extension when the claimed one names another type,
+ * and within min(max_bytes, size - 1) bytes keeping the extension.  The
+ * result has no finding of its own; never empty when the input was not
+ * ("_" stands in).
+ */
+void imsafe__filename_display(const char *name, size_t max_bytes, imsafe_type t, char *dst,
+                              size_t size)
+{
+    if (dst == NULL || size == 0)
+        return;
+    dst[0] = '\0';
+    if (name == NULL || name[0] == '\0' || size < 2)
+        return;
+    size_t limit = max_bytes < size - 1 ? max_bytes : size - 1;
+    char w[WORK_SIZE];
+    size_t n = repair(w, sanitize_into(name, w), t, limit);
+    if (n == 0 || first_finding(w, n, limit) != IMSAFE_R_NONE)
+        n = repair(w, neutralize(w, n), IMSAFE_TYPE_UNKNOWN, limit);
+    if (n == 0 || first_finding(w, n, limit) != IMSAFE_R_NONE) {
+        w[0] = '_';
+        n = 1;
+    }
+    memcpy(dst, w, n);
+    dst[n] = '\0';
 }

@@ -1,7 +1,11 @@
 /*
  * imsafe.c - imsafe_sanitize(): the one way through the library.
  *
- *   budget -> filename -> sniff -> policy -> format -> result
+ *   budget -> sniff -> filename -> policy -> format -> result
+ *
+ * The content is sniffed before the claimed name is judged so that every
+ * result names its type; the verdicts keep their order (a name finding
+ * still rejects before an empty or unknown payload does).
  *
  * Only this file dispatches: a table maps a detected type to its module.
  * Adding a format is one new file and one line in that table.
@@ -47,21 +51,28 @@ static imsafe__format_fn module_for(imsafe_type t)
 
 /* ------------------------------------------------------------------ policy */
 
+static int in_set(imsafe_type t, const imsafe_type *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t == set[i])
+            return 1;
+    return 0;
+}
+
 /* Types that are the same thing under another name: a .docx that sniffs as
- * a plain ZIP, a .mov that is an MP4. */
+ * a plain ZIP, a .mov that is an MP4, a .heif whose brand says HEIC (Nokia's
+ * HEIF files and phone photos name HEIF, HEIC and AVIF brands freely; one
+ * ISO-BMFF image container, one parser). */
 static int same_family(imsafe_type a, imsafe_type b)
 {
     static const imsafe_type zipdocs[] = {IMSAFE_TYPE_ZIP, IMSAFE_TYPE_DOCX, IMSAFE_TYPE_XLSX,
                                           IMSAFE_TYPE_PPTX, IMSAFE_TYPE_ODF, IMSAFE_TYPE_EPUB};
-    int ia = 0, ib = 0;
-    for (size_t i = 0; i < sizeof zipdocs / sizeof zipdocs[0]; i++) {
-        ia |= a == zipdocs[i];
-        ib |= b == zipdocs[i];
-    }
-    if (ia && ib)
-        return 1;
-    return (a == IMSAFE_TYPE_MP4 || a == IMSAFE_TYPE_MOV) &&
-           (b == IMSAFE_TYPE_MP4 || b == IMSAFE_TYPE_MOV);
+    static const imsafe_type movies[] = {IMSAFE_TYPE_MP4, IMSAFE_TYPE_MOV};
+    static const imsafe_type heif[] = {IMSAFE_TYPE_HEIC, IMSAFE_TYPE_HEIF, IMSAFE_TYPE_AVIF};
+#define SAME(set) (in_set(a, set, sizeof set / sizeof set[0]) && \
+                   in_set(b, set, sizeof set / sizeof set[0]))
+    return SAME(zipdocs) || SAME(movies) || SAME(heif);
+#undef SAME
 }
 
 static int sanitizable(imsafe_type t)
@@ -72,15 +83,18 @@ static int sanitizable(imsafe_type t)
 /*
  * Disguise (FORCEDENTRY: a PDF named .gif; ImageTragick: MVG named .jpg):
  * the content decides the type, and a claim that names another type is a
- * finding.  One image type claimed as another is harmless once rebuilt (a
- * note); any other disagreement rejects.  Returns 1 when it rejected.
+ * finding.  An image we rebuild, claimed as any other image type
+ * ("favicon.ico" that is a PNG, "sticker.webp" that is a JPEG), is harmless
+ * once rebuilt: a note, and the display name gets the true extension.  Any
+ * other disagreement rejects (SVG is active content, not an image, here).
+ * Returns 1 when it rejected.
  */
 static int check_claim(struct imsafe__job *job, imsafe_type claimed, const char *what)
 {
     imsafe_type t = job->type;
     if (claimed == IMSAFE_TYPE_UNKNOWN || claimed == t || same_family(claimed, t))
         return 0;
-    if (sanitizable(claimed) && sanitizable(t)) {
+    if (sanitizable(t) && imsafe__type_class(claimed) == IMSAFE_CLASS_IMAGE) {
         imsafe__note(job, IMSAFE_R_NOTE_TYPE_MISMATCH);
         imsafe__detail(job, "content is %s, %s says %s", imsafe_type_name(t), what,
                        imsafe_type_name(claimed));
@@ -137,7 +151,8 @@ static imsafe_action decide(struct imsafe__job *job)
 {
     if (check_kills(job))
         return IMSAFE_ACTION_REJECT;
-    if (check_claim(job, imsafe__type_from_extension(job->claimed_name), "the name") ||
+    /* the extension of the name a host will show and save under */
+    if (check_claim(job, imsafe__type_from_extension(job->display_name), "the name") ||
         check_claim(job, imsafe__type_from_mime(job->claimed_mime), "the MIME type"))
         return IMSAFE_ACTION_REJECT;
     imsafe_action a = imsafe_policy_action(job->policy, job->type);
@@ -155,12 +170,14 @@ static imsafe_status run(struct imsafe__job *job)
     if ((uint64_t)job->in_len > (uint64_t)max_in)
         return imsafe__reject(job, IMSAFE_R_LIMIT_INPUT_BYTES, "%zu bytes, limit %lld",
                               job->in_len, (long long)max_in);
+    /* sniffed first so a payload rejected for its name still says what it
+     * is; sniffing reads a bounded prefix and allocates nothing */
+    job->type = imsafe__sniff(job->in, job->in_len);
     imsafe__filename_check(job, job->claimed_name);
     if (imsafe__rejected(job))
         return IMSAFE_OK;
     if (job->in_len == 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_EMPTY, "the payload has no bytes");
-    job->type = imsafe__sniff(job->in, job->in_len);
     imsafe_type damaged = job->type == IMSAFE_TYPE_UNKNOWN
                               ? imsafe__sniff_damaged(job->in, job->in_len)
                               : IMSAFE_TYPE_UNKNOWN;
@@ -233,8 +250,16 @@ static imsafe_status sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
         job.out.sink = sink;
         job.out.chunk = sink->chunk_bytes ? sink->chunk_bytes : IMSAFE__SINK_CHUNK;
     }
-    imsafe__filename_display(claimed_name, display, sizeof display);
+    size_t max_name = (size_t)imsafe__opt(policy, IMSAFE_OPT_MAX_FILENAME_BYTES);
+    imsafe__filename_display(claimed_name, max_name, IMSAFE_TYPE_UNKNOWN, display, sizeof display);
+    job.display_name = display;
     imsafe_status st = finish(&job, run(&job));
+    if (st == IMSAFE_OK && job.verdict == IMSAFE_SANITIZED)
+        /* the true type shows: a rebuilt "sticker.webp" that is a JPEG is
+         * "sticker.jpg", a GIF converted by policy gets ".png" */
+        imsafe__filename_display(claimed_name, max_name,
+                                 job.out_type != IMSAFE_TYPE_UNKNOWN ? job.out_type : job.type,
+                                 display, sizeof display);
     if (st == IMSAFE_OK)
         *res = imsafe__result_make(&job, display);
     if (st == IMSAFE_OK && *res == NULL)

@@ -110,6 +110,7 @@ struct imsafe__job {
     size_t in_len;
     const char *claimed_name;
     const char *claimed_mime;
+    const char *display_name; /* the safe display name; its extension is the claim */
     imsafe_type type;
     imsafe_type out_type; /* format of the output when it differs from type (GIF to PNG) */
     int depth; /* archive nesting */
@@ -225,10 +226,18 @@ int imsafe__check_tail(struct imsafe__job *job, const uint8_t *tail, size_t n);
 /* Check the claimed name; rejects or notes per policy. */
 void imsafe__filename_check(struct imsafe__job *job, const char *name);
 /* The safe display name of a claimed name into dst (size bytes,
- * NUL-terminated; "" for NULL). */
-void imsafe__filename_display(const char *name, char *dst, size_t size);
+ * NUL-terminated; "" for NULL): sanitized, file-system findings repaired,
+ * within min(max_bytes, size - 1) bytes keeping the extension, and with
+ * type t's extension when the name's extension names another known type
+ * (IMSAFE_TYPE_UNKNOWN: keep it).  It has no finding of its own. */
+void imsafe__filename_display(const char *name, size_t max_bytes, imsafe_type t, char *dst,
+                              size_t size);
 /* 0 when fine, else the first finding's reason. */
 imsafe_reason imsafe__filename_finding(const char *name, size_t max_bytes);
+/* The finding that rejects under the default policy (one that deceives a
+ * person), or 0; *repaired gets the file-system finding (reserved,
+ * trailing, too_long) the display name repairs, or 0. */
+imsafe_reason imsafe__filename_judge(const char *name, size_t max_bytes, imsafe_reason *repaired);
 /* Does this (archive entry or claimed) name end in an executable/script
  * extension? */
 int imsafe__name_is_dangerous(const char *name, size_t len);

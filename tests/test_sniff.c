@@ -532,11 +532,39 @@ static void check_disguises(imsafe_ctx *ctx, const struct samples *ss)
     disguise(ctx, p, ss, "png", "x.gif", NULL, SAN, NONE, IMSAFE_R_NOTE_TYPE_MISMATCH);
     disguise(ctx, p, ss, "gif89a", "x.jpeg", NULL, SAN, NONE, IMSAFE_R_NOTE_TYPE_MISMATCH);
     disguise(ctx, p, ss, "png", "x.png", "image/png", SAN, NONE, NONE);
+    /* ... whatever image type is claimed: favicons, stickers, phone photos */
+    disguise(ctx, p, ss, "png", "favicon.ico", NULL, SAN, NONE, IMSAFE_R_NOTE_TYPE_MISMATCH);
+    disguise(ctx, p, ss, "jpeg", "sticker.webp", "image/webp", SAN, NONE,
+             IMSAFE_R_NOTE_TYPE_MISMATCH);
+    disguise(ctx, p, ss, "jpeg", "IMG_0001.HEIC", NULL, SAN, NONE, IMSAFE_R_NOTE_TYPE_MISMATCH);
+    disguise(ctx, p, ss, "gif89a", NULL, "image/avif", SAN, NONE, IMSAFE_R_NOTE_TYPE_MISMATCH);
+    disguise(ctx, p, ss, "png", "scan.tiff", "image/bmp", SAN, NONE,
+             IMSAFE_R_NOTE_TYPE_MISMATCH);
+    /* ... but no claim that names something other than an image */
+    disguise(ctx, p, ss, "png", "x.svg", NULL, REJ, MISMATCH, NONE);
+    disguise(ctx, p, ss, "png", NULL, "image/svg+xml", REJ, MISMATCH, NONE);
+    disguise(ctx, p, ss, "jpeg", NULL, "text/html", REJ, MISMATCH, NONE);
+    disguise(ctx, p, ss, "jpeg", "clip.mp4", NULL, REJ, MISMATCH, NONE);
+    disguise(ctx, p, ss, "pdf", "favicon.ico", NULL, REJ, MISMATCH, NONE);
     /* plain text named as a script is a script */
     disguise(ctx, p, ss, "text", "run.bat", NULL, REJ, IMSAFE_R_TYPE_SCRIPT, NONE);
     /* the same family under another name is no disguise */
     disguise(ctx, p, ss, "mp4", "clip.mov", NULL, PAS, NONE, NONE);
     disguise(ctx, p, ss, "docx", "report.zip", NULL, PAS, NONE, NONE);
+    /* HEIF, HEIC and AVIF are one family: the default policy rejects them
+     * as types, never as a disguise of one another */
+    disguise(ctx, p, ss, "heic", "nokia.heif", NULL, REJ, IMSAFE_R_POLICY_TYPE_REJECTED, NONE);
+    imsafe_policy_unref(p);
+    p = tu_policy("action heic = pass\naction heif = pass\naction avif = pass\n"
+                  "action webp = pass\n");
+    disguise(ctx, p, ss, "heic", "nokia.heif", "image/heif", PAS, NONE, NONE);
+    disguise(ctx, p, ss, "heif", "IMG_0001.HEIC", "image/heic", PAS, NONE, NONE);
+    disguise(ctx, p, ss, "avif", "x.heif", NULL, PAS, NONE, NONE);
+    disguise(ctx, p, ss, "heif", "x.avif", NULL, PAS, NONE, NONE);
+    disguise(ctx, p, ss, "heic", "x.mp4", NULL, REJ, MISMATCH, NONE);
+    disguise(ctx, p, ss, "heic", "x.jpg", NULL, REJ, MISMATCH, NONE);
+    /* an image passed as it is (not rebuilt) keeps the strict rule */
+    disguise(ctx, p, ss, "webp", "x.png", NULL, REJ, MISMATCH, NONE);
     imsafe_policy_unref(p);
 }
 

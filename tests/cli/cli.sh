@@ -358,7 +358,7 @@ jcheck "PNG claimed as photo.jpg: sanitized with note.type_mismatch" "$out/stdou
 r, = recs
 assert (r["verdict"], r["type"]) == ("sanitized", "png"), r
 assert "note.type_mismatch" in r["notes"], r["notes"]
-assert r["display_name"] == "photo.jpg", r' 
+assert r["display_name"] == "photo.png", r' 
 run --json --mime image/gif "$good"
 jcheck "PNG claimed as image/gif: sanitized with note.type_mismatch" "$out/stdout" '
 r, = recs

