@@ -71,6 +71,10 @@ CASES = [
     # coefficients the standard script cannot stop at: the whole script,
     # decoding like the sequential transcode of the same coefficients
     ("jpeg/custom_script_odd.jpg", "", "jpeg/custom_script_odd.ref.jpg", [("standard", "whole")]),
+    ("jpeg/progressive_gray.jpg", "", "jpeg/progressive_gray.jpg", [("standard", "whole")]),
+    ("jpeg/progressive_gray_partial.jpg", "", "jpeg/progressive_gray_partial.jpg",
+     [("standard", "part")]),
+    ("jpeg/progressive_cmyk.jpg", "", "jpeg/progressive_cmyk.jpg", [("standard", "whole")]),
     ("jpeg/plain.jpg", "", "jpeg/plain.jpg", [("sequential",)]),
     # PNG: iCCP over sRGB, malformed ancillary chunks dropped
     ("png/srgb_iccp.png", "", PNG_PLAIN, [("chunks", ["iCCP"], ["sRGB"])]),

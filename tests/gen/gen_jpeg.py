@@ -257,6 +257,11 @@ def repairs(base, prog):
     f["custom_script_odd.jpg"] = odd
     # its coefficients, sequential: what a decoder shows without smoothing
     f["custom_script_odd.ref.jpg"] = jpegtran(odd, "-optimize")
+    # libjpeg's all-purpose script for one and four components
+    gray = jpeg_bytes(photo(mode="L"), progressive=True)
+    f["progressive_gray.jpg"] = gray
+    f["progressive_gray_partial.jpg"] = gray[:scan_ends(gray)[2]] + b"\xFF\xD9"
+    f["progressive_cmyk.jpg"] = jpeg_bytes(photo(mode="CMYK"), progressive=True)
     return f
 
 
