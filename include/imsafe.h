@@ -278,11 +278,13 @@ typedef enum imsafe_reason {
     IMSAFE_R_NOTE_CONVERTED = 94,
     IMSAFE_R_NOTE_FILENAME = 95,
     IMSAFE_R_NOTE_WARNINGS_TOLERATED = 96,
-    IMSAFE_R_NOTE_EXTENSIONS_DROPPED = 97
+    IMSAFE_R_NOTE_EXTENSIONS_DROPPED = 97,
+    IMSAFE_R_NOTE_REPAIRED = 98,
+    IMSAFE_R_MALFORMED_GIF_NO_IMAGE = 99
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 98
+#define IMSAFE_REASON_COUNT 100
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -326,11 +328,17 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_MAX_ARCHIVE_DEPTH = 25,     /* 0..32, default 2 */
     IMSAFE_OPT_ALLOW_ENCRYPTED = 26,       /* 0/1, default 0 */
     IMSAFE_OPT_FILENAME_FINDINGS = 27,     /* IMSAFE_FINDINGS_REJECT (default) | _NOTE */
-    IMSAFE_OPT_MAX_FILENAME_BYTES = 28     /* 16..4096, default 255 */
+    IMSAFE_OPT_MAX_FILENAME_BYTES = 28,    /* 16..4096, default 255 */
+    IMSAFE_OPT_JPEG_PROGRESSIVE = 29       /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
 } imsafe_opt;
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
 #define IMSAFE_JPEG_PIXELS 1   /* decoded and re-encoded at JPEG_QUALITY */
+
+/* Lossless mode's output for a progressive input: progressive again, with
+ * libjpeg's standard scan script (never the sender's), or sequential. */
+#define IMSAFE_JPEG_PROGRESSIVE_KEEP 0
+#define IMSAFE_JPEG_PROGRESSIVE_BASELINE 1
 
 #define IMSAFE_PNG_FILTERS_NONE 0     /* no row filter: fastest, larger */
 #define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */

@@ -35,12 +35,16 @@
  *            (note.extensions_dropped), colour resolution and sort flags,
  *            pixel aspect ratio, bytes after the trailer (after the
  *            polyglot check: note.trailing_dropped)
+ *   repaired (note.repaired, as browsers show them; nothing is lost)
+ *            a missing trailer after the last whole block; a logical
+ *            screen of 0 in a dimension, sized to the frames' extent
  *   rejected zero-size frames (CVE-2019-11932), frames wholly outside the
  *            screen, images without any colour table (no default palette
  *            is guessed: browsers disagree), transparent, background or
  *            pixel indices beyond their colour table, LZW minimum code
  *            size outside 2..8, LZW codes beyond the string table, too
- *            much or too little pixel data, a missing trailer, truncation.
+ *            much or too little pixel data, a file without any image,
+ *            truncation inside a block.
  *
  * How: a walk of our own over the bytes in memory (no allocation) checks
  * the structure, every limit and the LZW code stream of every frame, so
@@ -88,6 +92,10 @@ struct gif_facts {
     uint64_t max_clip;         /* largest clipped frame (pixels) */
     uint64_t total_px;         /* pixels of all frames, before clipping */
     size_t end;                /* offset just after the trailer */
+    int fit;                   /* screen width (1) / height (2) was 0: the
+                                  frames' extent replaces it */
+    uint32_t ext_w, ext_h;     /* right and bottom edge of the frames */
+    int no_trailer;            /* the data ended after a whole block */
 };
 
 /* The pending graphic control of the walk and of the rebuild. */
@@ -299,9 +307,10 @@ static imsafe_status walk_screen(struct imsafe__job *job, struct cursor *c, stru
     f->sw = u16le(d);
     f->sh = u16le(d + 2);
     c->pos = 13;
-    if (f->sw == 0 || f->sh == 0)
-        return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF, "logical screen %ux%u has no pixels",
-                              (unsigned)f->sw, (unsigned)f->sh);
+    /* A screen of 0 in a dimension (encoders that leave it to the viewer):
+     * browsers and Pillow size it to the frames, and so does the rebuild,
+     * once the walk knows them (fit_screen); the limits are checked then. */
+    f->fit = (f->sw == 0 ? 1 : 0) | (f->sh == 0 ? 2 : 0);
     if (f->sw > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_WIDTH_PX))
         return imsafe__reject(job, IMSAFE_R_LIMIT_WIDTH, "screen width %u, limit %lld",
                               (unsigned)f->sw, (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_WIDTH_PX));
@@ -435,7 +444,7 @@ static imsafe_status check_frame(struct imsafe__job *job, struct gif_facts *f,
     if (w == 0 || h == 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_FRAME_EMPTY, "frame %llu is %ux%u",
                               (unsigned long long)f->frames, w, h);
-    if (left >= f->sw || top >= f->sh)
+    if ((!(f->fit & 1) && left >= f->sw) || (!(f->fit & 2) && top >= f->sh))
         return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_FRAME_OUTSIDE,
                               "frame %llu at %u,%u is outside the %ux%u screen",
                               (unsigned long long)f->frames, left, top, (unsigned)f->sw,
@@ -447,12 +456,18 @@ static imsafe_status check_frame(struct imsafe__job *job, struct gif_facts *f,
                               "frames add up to more than %lld pixels",
                               (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_TOTAL_FRAME_PIXELS));
     unsigned cw = w, ch = h;
-    if (left + w > f->sw || top + h > f->sh) {
+    int clip_w = !(f->fit & 1) && left + w > f->sw, clip_h = !(f->fit & 2) && top + h > f->sh;
+    if (clip_w || clip_h) {
         /* browsers show only the screen: the rebuild clips */
         imsafe__note(job, IMSAFE_R_NOTE_FRAME_CLIPPED);
-        cw = left + w > f->sw ? (unsigned)f->sw - left : w;
-        ch = top + h > f->sh ? (unsigned)f->sh - top : h;
+        cw = clip_w ? (unsigned)f->sw - left : w;
+        ch = clip_h ? (unsigned)f->sh - top : h;
     }
+    /* u16 + u16: no overflow in 32 bits */
+    if (left + w > f->ext_w)
+        f->ext_w = left + w;
+    if (top + h > f->ext_h)
+        f->ext_h = top + h;
     if (w > f->max_line)
         f->max_line = w;
     if ((uint64_t)cw * ch > f->max_clip)
@@ -521,6 +536,65 @@ static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struc
     return lzw_reject(job, lzw_check(c, z), f->frames, z);
 }
 
+/* The block list ended at offset end, with the trailer or without one.
+ * Without: when the data stops after a whole block and at least one image,
+ * nothing but the trailer is missing, and browsers show such a file as it
+ * is; the rebuild writes the trailer (note.repaired).  A cut inside a block
+ * never gets here (truncated, above). */
+static void walk_end(struct imsafe__job *job, struct gif_facts *f, size_t end, int trailer)
+{
+    if (!trailer && f->frames == 0) {
+        truncated(job, "the block list (no image, no trailer)");
+        return;
+    }
+    /* No image: nothing to show, and some viewers crash on it */
+    if (f->frames == 0) {
+        imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_NO_IMAGE,
+                       "no image descriptor before the trailer");
+        return;
+    }
+    f->end = end;
+    if (!trailer) {
+        f->no_trailer = 1;
+        imsafe__note(job, IMSAFE_R_NOTE_REPAIRED);
+        imsafe__detail(job, "missing GIF trailer added");
+    }
+}
+
+/* A zero screen dimension takes the frames' extent: the smallest screen at
+ * the origin that holds every frame (what Pillow and browsers show). */
+static void fit_screen(struct imsafe__job *job, struct gif_facts *f)
+{
+    const struct imsafe_policy *pol = job->policy;
+    uint32_t w = (f->fit & 1) ? f->ext_w : f->sw, h = (f->fit & 2) ? f->ext_h : f->sh;
+    if (w > 0xFFFFu || h > 0xFFFFu) {
+        imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_FRAME_OUTSIDE,
+                       "frames reach %u x %u, beyond any GIF screen", w, h);
+        return;
+    }
+    if (w > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_WIDTH_PX)) {
+        imsafe__reject(job, IMSAFE_R_LIMIT_WIDTH, "screen width %u (from the frames), limit %lld",
+                       w, (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_WIDTH_PX));
+        return;
+    }
+    if (h > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_HEIGHT_PX)) {
+        imsafe__reject(job, IMSAFE_R_LIMIT_HEIGHT, "screen height %u (from the frames), limit %lld",
+                       h, (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_HEIGHT_PX));
+        return;
+    }
+    uint64_t px = (uint64_t)w * h; /* both < 2^16 */
+    if (px > (uint64_t)imsafe__opt(pol, IMSAFE_OPT_MAX_PIXELS)) {
+        imsafe__reject(job, IMSAFE_R_LIMIT_PIXELS, "screen %llu pixels (from the frames), limit %lld",
+                       (unsigned long long)px, (long long)imsafe__opt(pol, IMSAFE_OPT_MAX_PIXELS));
+        return;
+    }
+    imsafe__note(job, IMSAFE_R_NOTE_REPAIRED);
+    imsafe__detail(job, "logical screen %ux%u set to the frames' %ux%u", (unsigned)f->sw,
+                   (unsigned)f->sh, w, h);
+    f->sw = w;
+    f->sh = h;
+}
+
 /* The whole structure, every limit and every LZW stream; no allocation
  * but the LZW length table. */
 static imsafe_status walk(struct imsafe__job *job, struct gif_facts *f)
@@ -535,12 +609,12 @@ static imsafe_status walk(struct imsafe__job *job, struct gif_facts *f)
         return IMSAFE_OK;
     while (!imsafe__rejected(job)) {
         if (!need(&c, 1)) {
-            truncated(job, "the block list (no trailer)");
+            walk_end(job, f, c.pos, 0);
             break;
         }
         uint8_t intro = c.p[c.pos++];
         if (intro == 0x3B) {
-            f->end = c.pos;
+            walk_end(job, f, c.pos, 1);
             break;
         }
         if (intro == 0x21)
@@ -552,6 +626,8 @@ static imsafe_status walk(struct imsafe__job *job, struct gif_facts *f)
                            intro, c.pos - 1);
     }
     imsafe__free(job, z);
+    if (!imsafe__rejected(job) && f->fit)
+        fit_screen(job, f);
     return IMSAFE_OK;
 }
 
@@ -560,6 +636,7 @@ static imsafe_status walk(struct imsafe__job *job, struct gif_facts *f)
 struct gif_reader {
     const uint8_t *p;
     size_t n, pos;
+    int trailer; /* give giflib a trailer byte after the data (repair) */
 };
 
 static int read_in(GifFileType *gf, GifByteType *buf, int len)
@@ -572,6 +649,10 @@ static int read_in(GifFileType *gf, GifByteType *buf, int len)
         k = r->n - r->pos;
     memcpy(buf, r->p + r->pos, k);
     r->pos += k;
+    if (k < (size_t)len && r->trailer) {
+        buf[k++] = 0x3B; /* the walk found only the trailer missing */
+        r->trailer = 0;
+    }
     return (int)k;
 }
 
@@ -738,12 +819,11 @@ static imsafe_status write_png(struct rebuild *r)
 {
     struct imsafe__job *job = r->job;
     struct png_rows rows = {r, NULL};
-    if (r->index == 0) {
-        /* no image at all: a transparent screen */
-        memset(r->canvas, 0, (size_t)r->f->sw * r->f->sh);
-        memset(r->pal, 0, 3);
-        r->pal_len = 1;
-        r->trans = 0;
+    /* the walk refuses a GIF without images (malformed.gif.no_image), so
+     * the first image has been composed onto the canvas */
+    if (!IMSAFE_ASSERT(r->index > 0)) {
+        job->internal_error = 1;
+        return IMSAFE_EINTERNAL;
     }
     if (r->rgba && (rows.rgba = imsafe__alloc(job, (size_t)r->f->sw * 4)) == NULL)
         return IMSAFE_OK;
@@ -923,7 +1003,7 @@ static imsafe_status open_encoder(struct rebuild *r)
 static imsafe_status rebuild(struct imsafe__job *job, const struct gif_facts *f)
 {
     struct rebuild r;
-    struct gif_reader rd = {job->in, f->end, 0};
+    struct gif_reader rd = {job->in, f->end, 0, f->no_trailer};
     imsafe_status st = IMSAFE_OK;
     uint64_t reserved = 0;
     int err = 0;

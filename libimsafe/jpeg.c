@@ -34,7 +34,10 @@
  *            only the Orientation tag (exif.c), a validated ICC profile as a
  *            fresh APP2 chain (icc.c)
  *   dropped  every other APPn (EXIF with GPS, XMP, IPTC/APP13, MPF, ...),
- *            COM, JFIF thumbnails, restart markers, bytes after EOI
+ *            COM, JFIF thumbnails, restart markers, bytes after EOI, the
+ *            sender's scan script (a progressive input is written with
+ *            libjpeg's standard one, or sequential: jpeg_progressive)
+ *   repaired a missing EOI after whole scans (note.repaired)
  *
  * libjpeg cannot take our allocator: its memory is bounded from the header
  * values and reserved in the call's budget (imsafe__reserve) before the
@@ -84,7 +87,10 @@ struct walk {
     unsigned maxh, maxv;
     int progressive;
     unsigned scans, first_scan_comps;
-    size_t end;          /* just past EOI */
+    unsigned covered;    /* components (bit i: comp_info[i]) a scan gave data:
+                            any scan when sequential, a DC scan when progressive */
+    int no_eoi;          /* the data ends after a scan's entropy-coded data */
+    size_t end;          /* just past EOI (or the end of the data, no_eoi) */
     int metadata;        /* an APPn/COM we drop */
     size_t exif_off, exif_len;
     int has_exif;
@@ -269,8 +275,12 @@ static int walk_sos(struct imsafe__job *job, struct walk *w, const uint8_t *p, s
         return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "SOS component count or length invalid");
     for (unsigned i = 0; i < p[0]; i++) {
         unsigned cs = p[1 + 2 * i], t = p[2 + 2 * i], found = 0;
-        for (unsigned j = 0; j < w->ncomp; j++)
+        for (unsigned j = 0; j < w->ncomp; j++) {
             found |= (w->id[j] == cs);
+            /* n >= 4 + 2 * p[0]: Ss sits at p[1 + 2 * p[0]] */
+            if (w->id[j] == cs && (!w->progressive || p[1 + 2 * p[0]] == 0))
+                w->covered |= 1u << j;
+        }
         for (unsigned j = 0; j < i; j++)
             if (p[1 + 2 * j] == cs)
                 found = 0;
@@ -407,18 +417,46 @@ static int walk_segment(struct imsafe__job *job, struct walk *w, unsigned m, siz
     return rc;
 }
 
+/*
+ * The entropy-coded data of a scan runs to the end of the input: either
+ * only the EOI marker is missing (browsers show such files in full), or
+ * the file was cut inside the scan.  The walk cannot tell; libjpeg can
+ * (codec): a cut leaves MCUs without data, and its Huffman decoder then
+ * warns JWRN_HIT_MARKER, which rejects.  Refused here already: arithmetic
+ * coding (its decoder pads a cut scan with zeros without a warning, so a
+ * cut could not be told from a whole scan) and a component no scan has
+ * reached (its DC scan, when progressive), whose whole plane is missing.
+ */
+static int missing_eoi(struct imsafe__job *job, struct walk *w)
+{
+    if (w->sof == 0xC9 || w->sof == 0xCA)
+        return bad(job, IMSAFE_R_MALFORMED_TRUNCATED, "arithmetic-coded data ends before EOI");
+    if (w->covered != (1u << w->ncomp) - 1)
+        return bad(job, IMSAFE_R_MALFORMED_TRUNCATED,
+                   "the data ends before EOI, with a component not yet coded");
+    w->no_eoi = 1;
+    return 0;
+}
+
 static int walk(struct imsafe__job *job, struct walk *w)
 {
     const uint8_t *p = job->in;
     size_t n = job->in_len, pos = 2;
     if (n < 4 || p[0] != 0xFF || p[1] != 0xD8)
         return bad(job, IMSAFE_R_MALFORMED_SIGNATURE, "no SOI marker at the start");
+    int after_scan = 0;
     for (;;) {
+        if (pos == n && after_scan) {
+            if (missing_eoi(job, w) != 0)
+                return -1;
+            break;
+        }
         int m = next_marker(job, p, n, &pos);
         if (m < 0)
             return -1;
         if (m == 0xD9)
             break;
+        after_scan = m == 0xDA;
         if (m == 0xD8)
             return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "a second SOI");
         if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) {
@@ -535,6 +573,8 @@ struct jerr {
     int strict;     /* a warning is a rejection */
     int is_warning; /* the jump came from a warning */
     long warnings;  /* own count: the encoder's start resets num_warnings */
+    int no_eoi;     /* the walk found the EOI missing (struct walk) */
+    int eof_seen;   /* libjpeg ran out of data and supplied an EOI */
 };
 
 struct jdest {
@@ -568,9 +608,17 @@ static void on_message(j_common_ptr cinfo, int level)
     struct jerr *e = (struct jerr *)cinfo->err;
     if (level >= 0)
         return; /* trace messages */
+    /* jpeg_mem_src's end of data: it supplies the EOI the walk found
+     * missing.  The repair holds only if this is the one warning: a cut
+     * inside a scan warns JWRN_HIT_MARKER after it, and with no EOI every
+     * other warning rejects too, tolerate_warnings or not. */
+    if (e->no_eoi && e->pub.msg_code == JWRN_JPEG_EOF) {
+        e->eof_seen = 1;
+        return;
+    }
     e->pub.num_warnings++;
     e->warnings++;
-    if (e->strict) {
+    if (e->strict || e->no_eoi) {
         e->is_warning = 1;
         longjmp(e->jb, 1);
     }
@@ -619,6 +667,8 @@ static void reject_libjpeg(struct imsafe__job *job, struct jctx *x)
     int code = e->msg_code;
     imsafe_reason r = x->err.is_warning && code != JWRN_JPEG_EOF ? IMSAFE_R_MALFORMED_JPEG_DATA
                                                                   : error_reason(code);
+    if (x->err.eof_seen)
+        r = IMSAFE_R_MALFORMED_TRUNCATED; /* the data ran out, then this */
     char msg[JMSG_LENGTH_MAX] = "";
     if (code > 0 && code <= e->last_jpeg_message && strstr(e->jpeg_message_table[code], "%s") == NULL)
         e->format_message((j_common_ptr)&x->d, msg);
@@ -698,15 +748,80 @@ static void write_markers(struct jctx *x)
     }
 }
 
+/*
+ * Keep one scan of libjpeg's standard progression (filled in c->script_space
+ * by jpeg_simple_progression) only if every coefficient it carries is known
+ * in the input to at least its precision Al (d->coef_bits: -1 for never,
+ * else the Al it was last coded at), and it starts from where the kept
+ * scans left off (out).  The scans and their order are libjpeg's; the
+ * input only decides how far along them its coefficients reach.
+ */
+static int scan_fits(const jpeg_scan_info *s, int (*have)[DCTSIZE2], int (*out)[DCTSIZE2])
+{
+    int from = s->Ah == 0 ? -1 : s->Ah;
+    for (int i = 0; i < s->comps_in_scan; i++)
+        for (int k = s->Ss; k <= s->Se; k++) {
+            int c = s->component_index[i];
+            if (out[c][k] != from || have[c][k] < 0 || have[c][k] > s->Al)
+                return 0;
+        }
+    return 1;
+}
+
+/*
+ * Progressive output for a progressive input (jpeg_progressive = keep):
+ * libjpeg's standard scan script, never the sender's.  A file that stops
+ * before its last scans (an interrupted download, a preview) keeps exactly
+ * the coefficient precision it had when the standard script can express it,
+ * so the decoders' block smoothing of the missing coefficients, and with it
+ * every pixel, is the same; otherwise, and for a complete file, the whole
+ * standard script is written (the missing coefficients as zeros).  Either
+ * way the output's own precision gives the same script again: a fixpoint.
+ */
+static void progressive_script(struct jctx *x)
+{
+    int out[MAX_COMPONENTS][DCTSIZE2];
+    int (*have)[DCTSIZE2] = x->d.coef_bits;
+    int n = x->c.num_components, kept = 0, exact = 1;
+    jpeg_simple_progression(&x->c);
+    if (have == NULL)
+        return; /* not filled in: write the whole script */
+    for (int c = 0; c < n; c++)
+        for (int k = 0; k < DCTSIZE2; k++)
+            out[c][k] = -1;
+    for (int i = 0; i < x->c.num_scans; i++) {
+        jpeg_scan_info s = x->c.script_space[i];
+        if (!scan_fits(&s, have, out))
+            continue;
+        for (int j = 0; j < s.comps_in_scan; j++)
+            for (int k = s.Ss; k <= s.Se; k++)
+                out[s.component_index[j]][k] = s.Al;
+        x->c.script_space[kept++] = s;
+    }
+    /* libjpeg's encoder requires DC data for every component */
+    for (int c = 0; c < n; c++)
+        for (int k = 0; k < DCTSIZE2; k++)
+            exact &= out[c][k] == have[c][k] && out[c][0] >= 0;
+    if (exact) {
+        x->c.num_scans = kept;
+        x->c.scan_info = x->c.script_space;
+    } else {
+        jpeg_simple_progression(&x->c); /* the whole script again */
+    }
+}
+
 /* Lossless: coefficients in, coefficients out, Huffman tables optimised.
  * The optimize pass also refuses coefficients baseline JPEG cannot code
  * (JERR_BAD_DCT_COEF), so corrupt-but-decodable data never leaves as a
  * broken stream. */
-static void transcode(struct jctx *x)
+static void transcode(struct imsafe__job *job, struct jctx *x)
 {
     jvirt_barray_ptr *coef = jpeg_read_coefficients(&x->d);
     jpeg_copy_critical_parameters(&x->d, &x->c);
     x->c.optimize_coding = TRUE;
+    if (x->d.progressive_mode &&
+        imsafe__opt(job->policy, IMSAFE_OPT_JPEG_PROGRESSIVE) == IMSAFE_JPEG_PROGRESSIVE_KEEP)
+        progressive_script(x);
     /* JFIF density is the input's metadata too: write the defaults */
     x->c.JFIF_major_version = 1;
     x->c.JFIF_minor_version = 1;
@@ -801,6 +916,7 @@ static void codec(struct imsafe__job *job, struct jctx *x, const struct walk *w)
     x->err.pub.emit_message = on_message;
     x->err.pub.output_message = on_output;
     x->err.strict = !tolerant(job);
+    x->err.no_eoi = w->no_eoi;
     x->dest.job = job;
     x->dest.first = w->end + w->end / 8 + 16384; /* end <= in_len: no overflow */
     x->dest.pub.init_destination = dest_init;
@@ -823,11 +939,15 @@ static void codec(struct imsafe__job *job, struct jctx *x, const struct walk *w)
         if (reencode(job, x) != 0)
             return;
     } else {
-        transcode(x);
+        transcode(job, x);
     }
     jpeg_finish_decompress(&x->d);
     if (x->err.warnings > 0)
         imsafe__note(job, IMSAFE_R_NOTE_WARNINGS_TOLERATED);
+    if (w->no_eoi) {
+        imsafe__note(job, IMSAFE_R_NOTE_REPAIRED);
+        imsafe__detail(job, "missing EOI marker added");
+    }
     imsafe__accept(job, IMSAFE_SANITIZED);
 }
 

@@ -18,8 +18,12 @@
  *   rebuilt IDAT (new zlib stream, non-interlaced), IEND
  *   dropped interlacing, tEXt zTXt iTXt tIME eXIf pHYs bKGD sBIT hIST sPLT
  *           oFFs pCAL sCAL sTER cICP mDCV cLLI and every unknown ancillary
- *           chunk, APNG animation (the default image is kept), a suggested
- *           palette in truecolour images, bytes after IEND
+ *           chunk, malformed or not (note.metadata_dropped), APNG
+ *           animation (the default image is kept), a suggested palette in
+ *           truecolour images, bytes after IEND; sRGB when an iCCP that is
+ *           kept comes with it (note.repaired: iCCP takes precedence)
+ *   rejected a CRC error, a malformed critical chunk, a malformed chunk that
+ *           is kept (IHDR PLTE tRNS iCCP sRGB gAMA cHRM, APNG structure)
  *
  * Two passes.  First our own chunk walk over the whole payload (no
  * allocation except to inflate iCCP): lengths, CRCs, order, IHDR/PLTE/tRNS
@@ -58,6 +62,7 @@ struct pngwalk {
     size_t icc_len;
     int icc_seen;
     int metadata;         /* dropped ancillary chunks */
+    int malformed_dropped; /* of those, malformed ones */
     /* APNG */
     int animated;         /* acTL precedes the first IDAT */
     int actl_seen;
@@ -202,9 +207,10 @@ static int walk_trns(struct imsafe__job *job, struct pngwalk *w, const uint8_t *
 static int walk_iccp(struct imsafe__job *job, struct pngwalk *w, const uint8_t *d, uint32_t len)
 {
     uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_ICC_BYTES);
-    if (w->icc_seen++ || w->has_srgb || w->plte_entries || w->idat_count)
+    /* with sRGB too: judged after the walk (resolve_srgb_iccp) */
+    if (w->icc_seen++ || w->plte_entries || w->idat_count)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER,
-                              "iCCP repeated, with sRGB, or after PLTE/IDAT"), -1;
+                              "iCCP repeated, or after PLTE/IDAT"), -1;
     const uint8_t *nul = memchr(d, 0, len < 81 ? len : 81);
     if (nul == NULL || nul == d || (size_t)(nul - d) + 2 > len || nul[1] != 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
@@ -265,9 +271,9 @@ static int walk_colorspace(struct imsafe__job *job, struct pngwalk *w, const uin
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK_ORDER,
                               "colour-space chunk after PLTE or IDAT"), -1;
     if (is_type(t, "sRGB")) {
-        if (len != 1 || d[0] > 3 || w->has_srgb++ || w->icc_seen)
+        if (len != 1 || d[0] > 3 || w->has_srgb++)
             return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
-                                  "sRGB invalid, repeated or with iCCP"), -1;
+                                  "sRGB invalid or repeated"), -1;
         w->srgb_intent = d[0];
     } else if (is_type(t, "gAMA")) {
         if (len != 4 || be32(d) == 0 || be32(d) > CHUNK_MAX || w->has_gama++)
@@ -288,39 +294,57 @@ static int walk_colorspace(struct imsafe__job *job, struct pngwalk *w, const uin
 
 /* ---------------------------------------------------- dropped chunks */
 
-/* Chunks we drop are still checked where a strict decoder would refuse the
- * file: fixed sizes, text keywords, sBIT ranges.  Text is never inflated. */
-static int walk_dropped(struct imsafe__job *job, struct pngwalk *w, const uint8_t *t,
-                        const uint8_t *d, uint32_t len)
+/* What is wrong with a chunk the rebuild drops, as a strict decoder would
+ * see it (fixed sizes, text keywords, tIME ranges, sBIT and bKGD against
+ * IHDR/PLTE); NULL when nothing is.  Text is never inflated, and unknown
+ * chunks are not read at all.  The answer only feeds the detail: the chunk
+ * goes either way. */
+static const char *dropped_defect(const struct pngwalk *w, const uint8_t *t, const uint8_t *d,
+                                  uint32_t len)
 {
     static const struct { const char *name; uint32_t len; } fixed[] = {
         {"pHYs", 9}, {"tIME", 7}, {"oFFs", 9}, {"cICP", 4}, {"sTER", 1},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (is_type(t, fixed[i].name) && len != fixed[i].len)
-            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
-                                  "%s length %u, must be %u", fixed[i].name, len, fixed[i].len), -1;
+            return fixed[i].name;
     if (is_type(t, "tEXt") || is_type(t, "zTXt") || is_type(t, "iTXt")) {
         const uint8_t *nul = memchr(d, 0, len < 80 ? len : 80);
         if (nul == NULL || nul == d)
-            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
-                                  "text chunk keyword missing or longer than 79 bytes"), -1;
+            return "text"; /* keyword empty, over 79 bytes, or no separator */
     }
+    if (is_type(t, "tIME") &&
+        (d[2] < 1 || d[2] > 12 || d[3] < 1 || d[3] > 31 || d[4] > 23 || d[5] > 59 || d[6] > 60))
+        return "tIME";
     if (is_type(t, "sBIT")) {
         static const uint32_t want[7] = {1, 0, 3, 3, 2, 0, 4};
         unsigned maxbits = w->color == 3 ? 8 : w->depth;
         if (len != want[w->color])
-            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "sBIT length %u", len), -1;
+            return "sBIT";
         for (uint32_t i = 0; i < len; i++)
             if (d[i] == 0 || d[i] > maxbits)
-                return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK,
-                                      "sBIT value %u outside 1..%u", d[i], maxbits), -1;
+                return "sBIT";
     }
     if (is_type(t, "bKGD")) {
         uint32_t want = w->color == 3 ? 1 : (w->color == 0 || w->color == 4) ? 2 : 6;
         if (len != want || (w->color == 3 && d[0] >= w->plte_entries))
-            return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "bKGD invalid"), -1;
+            return "bKGD";
     }
+    return NULL;
+}
+
+/* An ancillary chunk the rebuild drops (metadata, unknown chunks).  Even a
+ * malformed one is only dropped (note.metadata_dropped): nothing of it
+ * reaches the output, so refusing the image for it would refuse what every
+ * browser shows.  Framing (length, CRC, type letters) was checked for
+ * every chunk by chunk_frame(), and chunks the rebuild keeps are judged
+ * strictly by their own walkers. */
+static int walk_dropped(struct imsafe__job *job, struct pngwalk *w, const uint8_t *t,
+                        const uint8_t *d, uint32_t len)
+{
+    const char *defect = dropped_defect(w, t, d, len);
+    if (defect != NULL && w->malformed_dropped++ == 0)
+        imsafe__detail(job, "malformed %s chunk dropped", defect); /* a constant name */
     w->metadata++;
     return 0;
 }
@@ -593,6 +617,29 @@ static int walk(struct imsafe__job *job, struct pngwalk *w)
     if (w->idat_count == 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IMAGE_DATA, "no IDAT chunk"), -1;
     return apng_finish(job, w);
+}
+
+/* ------------------------------------------------- sRGB with iCCP */
+
+/*
+ * sRGB and iCCP together: the PNG spec says a file should not hold both,
+ * yet browsers show such files, reading the profile.  PNG 3rd edition
+ * gives the order cICP, iCCP, sRGB, cHRM/gAMA: a decoder that knows iCCP
+ * uses it and ignores sRGB.  So the profile is kept when it is (valid and
+ * keep_icc), and sRGB then goes; when the profile goes, sRGB is what is
+ * left.  Either way the output has one of the two (note.repaired).
+ */
+static void resolve_srgb_iccp(struct imsafe__job *job, struct pngwalk *w)
+{
+    if (!w->has_srgb || !w->icc_seen)
+        return;
+    imsafe__note(job, IMSAFE_R_NOTE_REPAIRED);
+    if (w->icc != NULL && imsafe__opt(job->policy, IMSAFE_OPT_KEEP_ICC)) {
+        w->has_srgb = 0;
+        imsafe__detail(job, "sRGB and iCCP both present: iCCP kept, sRGB dropped");
+    } else {
+        imsafe__detail(job, "sRGB and iCCP both present: the profile is not kept, sRGB is");
+    }
 }
 
 /* -------------------------------------------------------- kill switch */
@@ -954,6 +1001,7 @@ imsafe_status imsafe__png_sanitize(struct imsafe__job *job)
         imsafe__check_tail(job, job->in + w.iend_end, job->in_len - w.iend_end) == 0) {
         if (w.metadata)
             imsafe__note(job, IMSAFE_R_NOTE_METADATA_DROPPED);
+        resolve_srgb_iccp(job, &w);
         if (imsafe__buf_presize(&job->out, w.iend_end) == 0 && rebuild(job, &w) == 0)
             imsafe__accept(job, IMSAFE_SANITIZED);
     }

@@ -62,6 +62,11 @@ const struct imsafe__optdef imsafe__optdefs[] = {
     {IMSAFE_OPT_FILENAME_FINDINGS, "filename_findings", IMSAFE_FINDINGS_REJECT,
      IMSAFE_FINDINGS_NOTE, IMSAFE_FINDINGS_REJECT},
     {IMSAFE_OPT_MAX_FILENAME_BYTES, "max_filename_bytes", 16, 4096, 255},
+    /* keep: a progressive input stays progressive (libjpeg's standard
+     * script); a sequential rebuild of one is larger, and loses the
+     * block smoothing of a file that stops before its last scans */
+    {IMSAFE_OPT_JPEG_PROGRESSIVE, "jpeg_progressive", IMSAFE_JPEG_PROGRESSIVE_KEEP,
+     IMSAFE_JPEG_PROGRESSIVE_BASELINE, IMSAFE_JPEG_PROGRESSIVE_KEEP},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

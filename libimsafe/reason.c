@@ -150,6 +150,10 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "decoder warnings were tolerated by policy"),
     R(NOTE_EXTENSIONS_DROPPED, "note.extensions_dropped",
       "GIF comment, plain-text and application extensions were dropped"),
+    R(NOTE_REPAIRED, "note.repaired",
+      "a defect browsers repair without loss was repaired (a missing end marker, "
+      "a conflicting colour chunk, an empty logical screen)"),
+    R(MALFORMED_GIF_NO_IMAGE, "malformed.gif.no_image", "the GIF holds no image at all"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

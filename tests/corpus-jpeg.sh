@@ -1,6 +1,7 @@
 #!/bin/sh
-# The JPEG corpus through the library twice, lossless (default) and pixel
-# mode, then every rebuilt JPEG checked against its input by an independent
+# The JPEG corpus through the library three times, lossless (default),
+# lossless written sequential (jpeg_progressive = baseline) and pixel mode,
+# then every rebuilt JPEG checked against its input by an independent
 # decoder (Pillow, or djpeg where Pillow cannot decode the input): lossless
 # outputs to identical pixels, pixel-mode outputs to the same size and mode.
 # Exit 0 when all pass, 1 on any failure, 99 on a hard error.
@@ -19,7 +20,9 @@ step() {
     fi
 }
 step "$IMSAFE_BUILDDIR/tests/corpus_run" jpeg "$out/lossless"
+step "$IMSAFE_BUILDDIR/tests/corpus_run" --policy 'jpeg_progressive = baseline' jpeg "$out/sequential"
 step "$IMSAFE_BUILDDIR/tests/corpus_run" --lossy --policy 'jpeg_mode = pixels' jpeg "$out/pixels"
 step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" lossless "$out/lossless/pairs.tsv"
+step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" sequential "$out/sequential/pairs.tsv"
 step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" pixels "$out/pixels/pairs.tsv"
 exit $rc

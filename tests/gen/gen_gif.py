@@ -222,10 +222,53 @@ def tiny_zip(jar=False):
     return buf.getvalue()
 
 
+def zero_screen(sw, sh, real_w=None, real_h=None):
+    """Two frames on a logical screen of sw x sh (0 in a dimension: the
+    viewer sizes it); with real_w/real_h, the same file with that screen
+    (the reference the repair must match)."""
+    w = sw if real_w is None else real_w
+    h = sh if real_h is None else real_h
+    return (screen(w, h, PAL4) + netscape(0) + gce(delay=10) +
+            image(0, 0, 4, 4, pattern(4, 4)) + gce(delay=20, transparent=0) +
+            image(2, 3, 5, 2, pattern(5, 2, seed=1)) + TRAILER)
+
+
+def repairs():
+    """What browsers repair without loss (note.repaired), the references
+    the repaired outputs must decode to (*.ref.gif), and the cuts and empty
+    files that still reject."""
+    base = frame(8, 8)
+    anim = animated()
+    return {
+        "no-trailer.ref.gif": base,
+        "no-trailer-animated.gif": anim[:-1],
+        "no-trailer-animated.ref.gif": anim,
+        # the last image's block terminator is missing too: a cut in a block
+        "no-trailer-no-terminator.gif": anim[:-2],
+        "cut-after-descriptor.gif": screen(4, 4, PAL4) + image(0, 0, 4, 4, pattern(4, 4))[:10],
+        "cut-in-extension.gif": screen(4, 4, PAL4) + comment(b"cut here" * 10)[:20],
+        "header-only.gif": screen(4, 4, PAL4),
+        # no image descriptor at all (malformed.gif.no_image)
+        "no-image.gif": screen(4, 4, PAL4) + netscape(0) + comment(b"nothing") + TRAILER,
+        "no-image-gce.gif": screen(4, 4, PAL4) + gce(delay=5, transparent=1) + TRAILER,
+        "no-image-bare.gif": screen(4, 4) + TRAILER,
+        # logical screen of 0: sized to the frames (7 x 5 here)
+        "screen-0x0.gif": zero_screen(0, 0),
+        "screen-0x0.ref.gif": zero_screen(0, 0, 7, 5),
+        "screen-0x6.gif": zero_screen(0, 6),
+        "screen-0x6.ref.gif": zero_screen(0, 6, 7, 6),
+        "screen-8x0.gif": zero_screen(8, 0),
+        "screen-8x0.ref.gif": zero_screen(8, 0, 8, 5),
+        "screen-0x0-wide.gif": screen(0, 0, PAL4) + image(40000, 0, 2, 2, pattern(2, 2)) + TRAILER,
+        "screen-0x0-edge.gif": screen(0, 0, PAL4) + image(65535, 0, 2, 2, pattern(2, 2)) + TRAILER,
+    }
+
+
 def fixtures():
     base = frame(8, 8)
     full = static()
     return {
+        **repairs(),
         "static.gif": full,
         "animated.gif": animated(),
         "interlaced.gif": interlaced(),

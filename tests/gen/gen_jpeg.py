@@ -8,7 +8,9 @@ names the verdict, reason and notes each must get.
 import io
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 import zipfile
 
 from PIL import Image, ImageCms
@@ -182,6 +184,87 @@ def zip_bytes():
     return b.getvalue()
 
 
+# --- repairs and progressive output ------------------------------------------
+
+def jpegtran(data, *args, script=None):
+    """/usr/bin/jpegtran (libjpeg-turbo-progs) on data; script: a -scans
+    script, for a sender's own progression or a multi-scan sequential file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["/usr/bin/jpegtran", "-copy", "none"] + list(args)
+        if script is not None:
+            path = os.path.join(tmp, "scans.txt")
+            with open(path, "w", encoding="ascii") as fh:
+                fh.write(script)
+            cmd += ["-scans", path]
+        return subprocess.run(cmd, input=data, capture_output=True, check=True).stdout
+
+
+def scan_ends(data):
+    """Offsets just past each scan's entropy-coded data (T.81 B.1.1.5:
+    FF00 is a stuffed byte, FFD0..FFD7 a restart marker, FF fill bytes)."""
+    pos, ends = 2, []
+    while pos + 4 <= len(data):
+        m = data[pos + 1]
+        if m == 0xD9:
+            break
+        pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if m != 0xDA:
+            continue
+        while pos + 1 < len(data):
+            if data[pos] == 0xFF and data[pos + 1] not in (0x00, 0xFF) and \
+                    not 0xD0 <= data[pos + 1] <= 0xD7:
+                break
+            pos += 1
+        ends.append(pos)
+    return ends
+
+
+# A sender's own progression (spectral selection only, no successive
+# approximation): the output must use libjpeg's standard script instead.
+CUSTOM_SCRIPT = "0,1,2: 0-0, 0, 0;\n0: 1-63, 0, 0;\n1: 1-63, 0, 0;\n2: 1-63, 0, 0;\n"
+# a partial one the standard script cannot express (luma AC 1..9 only)
+ODD_SCRIPT = "0,1,2: 0-0, 0, 0;\n0: 1-9, 0, 0;\n"
+# three sequential scans, one per component (a multi-scan baseline file)
+MULTISCAN_SCRIPT = "0: 0-63, 0, 0;\n1: 0-63, 0, 0;\n2: 0-63, 0, 0;\n"
+
+
+def repairs(base, prog):
+    """Missing EOI (repaired: note.repaired), cuts that still reject, and
+    progressive inputs for jpeg_progressive; *.ref.jpg are the files the
+    outputs must decode to (tests/verify_repairs.py)."""
+    f = {}
+    ends = scan_ends(prog)
+    f["no_eoi_ff.jpg"] = base[:-1]  # FF of the EOI kept, D9 missing
+    f["no_eoi_progressive.jpg"] = prog[:-2]
+    # a progressive file cut right after its third scan: every scan it
+    # declares is whole, so only the EOI is missing
+    f["cut_at_scan_progressive.jpg"] = prog[:ends[2]]
+    f["partial_progressive.jpg"] = prog[:ends[2]] + b"\xFF\xD9"
+    # cut inside the last scan's entropy-coded data: MCUs without data
+    f["truncated_progressive.jpg"] = prog[:(ends[-2] + ends[-1]) // 2]
+    multi = jpegtran(base, script=MULTISCAN_SCRIPT)
+    mends = scan_ends(multi)
+    f["multiscan.jpg"] = multi
+    f["multiscan_no_eoi.jpg"] = multi[:-2]
+    f["multiscan_cut_at_scan.jpg"] = multi[:mends[0]]  # Cb and Cr never coded
+    arith = jpegtran(base, "-arithmetic")
+    f["arith.jpg"] = arith
+    f["arith_no_eoi.jpg"] = arith[:-2]
+    custom = jpegtran(base, script=CUSTOM_SCRIPT)
+    f["custom_script.jpg"] = custom
+    f["custom_script_partial.jpg"] = custom[:scan_ends(custom)[1]] + b"\xFF\xD9"
+    odd = jpegtran(base, script=ODD_SCRIPT)
+    f["custom_script_odd.jpg"] = odd
+    # its coefficients, sequential: what a decoder shows without smoothing
+    f["custom_script_odd.ref.jpg"] = jpegtran(odd, "-optimize")
+    # libjpeg's all-purpose script for one and four components
+    gray = jpeg_bytes(photo(mode="L"), progressive=True)
+    f["progressive_gray.jpg"] = gray
+    f["progressive_gray_partial.jpg"] = gray[:scan_ends(gray)[2]] + b"\xFF\xD9"
+    f["progressive_cmyk.jpg"] = jpeg_bytes(photo(mode="CMYK"), progressive=True)
+    return f
+
+
 def fixtures():
     base = jpeg_bytes(photo())
     segs, sos_at = segments(base)
@@ -244,6 +327,7 @@ def fixtures():
     bad_prof[128:132] = struct.pack(">I", 1000)  # tag count past the profile
     f["icc_bad_tags.jpg"] = insert_after_app0(base, icc_segments(bytes(bad_prof), 60000))
     f["mpo_like.jpg"] = base + base  # a second picture after EOI (phone MPF)
+    f.update(repairs(base, f["progressive.jpg"]))
     return f
 
 

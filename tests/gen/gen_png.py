@@ -307,6 +307,36 @@ def fixtures():
     garbage = b"NOT AN ICC PROFILE " * 40
     f["iccp_garbage.png"] = benign_rgb(iccp(garbage, b"garbage"))
 
+    # ------------------------------------------- sRGB with iCCP (repaired)
+    # PNG 3rd edition: iCCP takes precedence over sRGB; browsers show such
+    # files, so the rebuild keeps the profile and drops sRGB (note.repaired)
+    srgb = chunk(b"sRGB", b"\0")
+    f["srgb_iccp.png"] = benign_rgb(srgb + iccp(srgb_profile()))
+    f["iccp_srgb_order.png"] = benign_rgb(iccp(srgb_profile()) + srgb)
+    f["srgb_iccp_garbage.png"] = benign_rgb(srgb + iccp(garbage, b"garbage"))
+    # ------------------- malformed ancillary chunks the rebuild drops anyway
+    f["text_empty_keyword.png"] = benign_rgb(chunk(b"tEXt", b"\0no keyword " + MARKER))
+    f["text_no_separator.png"] = benign_rgb(chunk(b"tEXt", b"Comment " + MARKER))
+    f["ztxt_long_keyword.png"] = benign_rgb(chunk(b"zTXt", b"K" * 90 + b"\0\0" +
+                                                  zlib.compress(MARKER)))
+    f["itxt_empty_keyword.png"] = benign_rgb(chunk(b"iTXt", b"\0\0\0en\0\0" + MARKER))
+    f["time_bad_length.png"] = benign_rgb(chunk(b"tIME", struct.pack(">HBBBB", 2024, 5, 17, 12, 30)))
+    f["time_bad_values.png"] = benign_rgb(chunk(b"tIME", struct.pack(">HBBBBB", 2024, 13, 40, 25, 61, 99)))
+    f["phys_bad.png"] = benign_rgb(chunk(b"pHYs", b"\0" * 5))
+    f["bkgd_bad.png"] = benign_rgb(chunk(b"bKGD", b"\1"))
+    f["sbit_bad.png"] = benign_rgb(chunk(b"sBIT", b"\0\9\9"))
+    f["unknown_ancillary_bad.png"] = benign_rgb(
+        chunk(b"vpAg", b"\xff" * 3) + chunk(b"zzZz", random.Random(11).randbytes(64) + MARKER))
+    # ...but a malformed chunk the rebuild keeps still rejects
+    f["gama_bad_length.png"] = benign_rgb(chunk(b"gAMA", b"\0\1\2"))
+    f["srgb_bad_intent.png"] = benign_rgb(chunk(b"sRGB", b"\7"))
+    f["srgb_twice.png"] = benign_rgb(srgb + srgb)
+    f["chrm_bad_length.png"] = benign_rgb(chunk(b"cHRM", bytes(31)))
+    f["iccp_bad_method.png"] = benign_rgb(chunk(b"iCCP", b"sRGB\0\1" + zlib.compress(srgb_profile())))
+    f["iccp_twice.png"] = benign_rgb(iccp(srgb_profile()) + iccp(srgb_profile()))
+    f["trns_gray_bad.png"] = png(ihdr(16, 16, 8, 0), chunk(b"tRNS", b"\0"),
+                                 idat_rows(gradient(16, 16, 0)))
+
     # ------------------------------------------------------------ APNG
     f["apng.png"] = apng()
     f["apng_seq_gap.png"] = apng(gap=True)
