@@ -103,99 +103,109 @@ static int pow2_at_least(int n)
     return s;
 }
 
+/* The working state of one canonicalisation (about 4 KiB, on the stack). */
+struct canon {
+    const uint8_t *rgba, *apart;
+    const int *fixed;
+    int n, nfixed;
+    uint64_t keys[IMSAFE__PALETTE_MAX];
+    uint8_t is_fixed[IMSAFE__PALETTE_MAX]; /* input index (= its slot) is fixed */
+    int sorted[IMSAFE__PALETTE_MAX];       /* input index of each unique entry */
+    int joined[IMSAFE__PALETTE_MAX];       /* input index entry i merged into, or -1 */
+    int nsorted;
+};
+
+/* Merge, walking the sorted keys: an ordinary entry joins a fixed ordinary
+ * entry of the same value (the first one the caller named), else the
+ * previous unique entry when that one is ordinary and of the same value;
+ * otherwise it is a unique entry of its own. */
+static void merge(struct canon *c)
+{
+    for (int s = 0; s < c->n; s++) {
+        int i = key_index(c->keys[s]);
+        c->joined[i] = -1;
+        if (c->is_fixed[i])
+            continue;
+        if (!key_apart(c->keys[s])) {
+            for (int f = 0; f < c->nfixed && c->joined[i] < 0; f++)
+                if (!is_apart(c->apart, c->fixed[f]) && same(c->rgba, i, c->fixed[f]))
+                    c->joined[i] = c->fixed[f];
+            int p = c->nsorted > 0 ? c->sorted[c->nsorted - 1] : -1;
+            if (c->joined[i] < 0 && p >= 0 && !is_apart(c->apart, p) && same(c->rgba, i, p))
+                c->joined[i] = p;
+        }
+        if (c->joined[i] < 0)
+            c->sorted[c->nsorted++] = i;
+    }
+}
+
+/* Fixed entries at their own index, unique ones in the free slots in
+ * sorted order, then padding: copies of the last unique entry (of the
+ * first fixed one when every entry is fixed).  0, or -1 when the entries
+ * do not fit (a bug of ours: count was computed to hold them). */
+static int lay_out(const struct canon *c, struct imsafe__palette *out)
+{
+    int next = 0;
+    const uint8_t *pad = c->nsorted > 0 ? c->rgba + 4 * c->sorted[c->nsorted - 1]
+                                        : c->rgba + 4 * c->fixed[0];
+    for (int slot = 0; slot < out->count; slot++) {
+        if (slot < c->n && c->is_fixed[slot]) {
+            memcpy(out->rgba + 4 * slot, c->rgba + 4 * slot, 4);
+            out->map[slot] = (uint8_t)slot;
+        } else if (next < c->nsorted) {
+            int i = c->sorted[next++];
+            memcpy(out->rgba + 4 * slot, c->rgba + 4 * i, 4);
+            out->map[i] = (uint8_t)slot;
+        } else {
+            memcpy(out->rgba + 4 * slot, pad, 4);
+        }
+    }
+    if (next != c->nsorted)
+        return -1;
+    for (int i = 0; i < c->n; i++)
+        if (c->joined[i] >= 0)
+            out->map[i] = out->map[c->joined[i]];
+    return 0;
+}
+
 int imsafe__palette_canon(struct imsafe__palette *out, const uint8_t *rgba, int n,
                           const uint8_t *apart, const int *fixed, int nfixed, int pow2)
 {
-    uint64_t keys[IMSAFE__PALETTE_MAX];
-    int16_t slot_of_fixed[IMSAFE__PALETTE_MAX]; /* input index -> its slot, or -1 */
-    uint8_t taken[IMSAFE__PALETTE_MAX];         /* output slot held by a fixed entry */
-    int sorted[IMSAFE__PALETTE_MAX];            /* input index of each unique entry */
-    int nsorted = 0, top = 0;
+    struct canon c;
+    int top = 0, distinct_fixed = 0;
 
     if (out == NULL || rgba == NULL || n < 1 || n > IMSAFE__PALETTE_MAX || nfixed < 0 ||
         nfixed > 2 || (nfixed > 0 && fixed == NULL))
         return -1;
     memset(out, 0, sizeof *out);
-    memset(taken, 0, sizeof taken);
-    for (int i = 0; i < IMSAFE__PALETTE_MAX; i++)
-        slot_of_fixed[i] = -1;
+    memset(&c, 0, sizeof c);
+    c.rgba = rgba;
+    c.apart = apart;
+    c.fixed = fixed;
+    c.n = n;
+    c.nfixed = nfixed;
     for (int f = 0; f < nfixed; f++) {
         if (fixed[f] < 0 || fixed[f] >= n)
             return -1;
-        slot_of_fixed[fixed[f]] = (int16_t)fixed[f];
-        taken[fixed[f]] = 1;
+        distinct_fixed += !c.is_fixed[fixed[f]];
+        c.is_fixed[fixed[f]] = 1;
         if (fixed[f] + 1 > top)
             top = fixed[f] + 1;
     }
     for (int i = 0; i < n; i++)
-        keys[i] = entry_key(rgba + 4 * i, is_apart(apart, i), i);
-    sort_keys(keys, n);
+        c.keys[i] = entry_key(rgba + 4 * i, is_apart(apart, i), i);
+    sort_keys(c.keys, n);
+    merge(&c);
 
-    /* Merge: an ordinary entry joins a fixed ordinary entry of the same
-     * value (the first one the caller named), else the previous unique
-     * entry when that one is ordinary and of the same value.  joined[i] is
-     * the input index entry i joined, or -1 when it stays an entry. */
-    int joined[IMSAFE__PALETTE_MAX];
-    for (int s = 0; s < n; s++) {
-        int i = key_index(keys[s]);
-        joined[i] = -1;
-        if (slot_of_fixed[i] >= 0)
-            continue;
-        if (!key_apart(keys[s])) {
-            for (int f = 0; f < nfixed && joined[i] < 0; f++)
-                if (!is_apart(apart, fixed[f]) && same(rgba, i, fixed[f]))
-                    joined[i] = fixed[f];
-            if (joined[i] < 0 && nsorted > 0 && !is_apart(apart, sorted[nsorted - 1]) &&
-                same(rgba, i, sorted[nsorted - 1]))
-                joined[i] = sorted[nsorted - 1];
-        }
-        if (joined[i] < 0)
-            sorted[nsorted++] = i;
-    }
-
-    /* Size: every unique entry and every fixed slot. */
-    int count = nsorted + nfixed;
-    if (nfixed == 2 && fixed[0] == fixed[1])
-        count--;
-    if (count < top)
-        count = top;
+    /* every unique entry and every fixed slot; <= n <= 256 */
+    out->count = c.nsorted + distinct_fixed;
+    if (out->count < top)
+        out->count = top;
     if (pow2)
-        count = pow2_at_least(count);
-    if (count > IMSAFE__PALETTE_MAX)
-        return -1; /* cannot happen: at most n <= 256 entries */
-    out->count = count;
-
-    /* Lay out: fixed entries at their own index, sorted ones in the free
-     * slots in order, padding after them. */
-    int next = 0, pad_from = -1;
-    for (int slot = 0; slot < count; slot++) {
-        if (taken[slot]) {
-            memcpy(out->rgba + 4 * slot, rgba + 4 * slot, 4);
-            out->map[slot] = (uint8_t)slot;
-            continue;
-        }
-        if (next < nsorted) {
-            int i = sorted[next++];
-            memcpy(out->rgba + 4 * slot, rgba + 4 * i, 4);
-            out->map[i] = (uint8_t)slot;
-        } else {
-            const uint8_t *copy;
-            if (nsorted > 0)
-                copy = rgba + 4 * sorted[nsorted - 1];
-            else
-                copy = rgba + 4 * fixed[0];
-            memcpy(out->rgba + 4 * slot, copy, 4);
-            if (pad_from < 0)
-                pad_from = slot;
-        }
-    }
-    if (next != nsorted)
-        return -1; /* more unique entries than slots: a bug of ours */
-    /* Merged entries take the slot of the entry they joined. */
-    for (int i = 0; i < n; i++)
-        if (slot_of_fixed[i] < 0 && joined[i] >= 0)
-            out->map[i] = out->map[joined[i]];
-    out->identity = count == n;
+        out->count = pow2_at_least(out->count);
+    if (!IMSAFE_ASSERT(out->count <= IMSAFE__PALETTE_MAX) || lay_out(&c, out) != 0)
+        return -1;
+    out->identity = out->count == n;
     for (int i = 0; i < n && out->identity; i++)
         out->identity = out->map[i] == i;
     return 0;
