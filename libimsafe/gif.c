@@ -26,7 +26,11 @@
  *   rebuilt  logical screen size, global colour table, background index
  *            (0 when there is no global table), every image's position,
  *            size (clipped to the screen), interlace flag, local colour
- *            table and pixel indices (re-encoded by giflib: lossless),
+ *            table and pixel indices (re-encoded by giflib: lossless);
+ *            every colour table in canonical order (palette.c: sorted by
+ *            colour, duplicates merged, padded by repeating the last
+ *            entry), with pixel, transparent and background indices
+ *            remapped,
  *            graphic control (disposal, delay, transparency; the obsolete
  *            user-input flag and reserved bits cleared), the NETSCAPE2.0 /
  *            ANIMEXTS1.0 loop count (written once, before the first image)
@@ -96,6 +100,13 @@ struct gif_facts {
                                   frames' extent replaces it */
     uint32_t ext_w, ext_h;     /* right and bottom edge of the frames */
     int no_trailer;            /* the data ended after a whole block */
+    /* canonical palettes (palette.c), from the frames the output holds */
+    uint8_t gct_apart[256];    /* transparent index of a frame drawn with the GCT */
+    int first_fix0;            /* the first frame leaves part of the screen
+                                * uncovered and has no transparency */
+    int first_local;           /* the first frame has a local table */
+    int fix_bg;                /* a frame disposes to the background and has
+                                * no transparency */
 };
 
 /* The pending graphic control of the walk and of the rebuild. */
@@ -432,6 +443,46 @@ static imsafe_status walk_extension(struct imsafe__job *job, struct cursor *c,
     return IMSAFE_OK;
 }
 
+/* Does a frame (its descriptor) cover the whole logical screen? */
+static int covers_screen(const struct gif_facts *f, uint32_t left, uint32_t top, uint32_t w,
+                         uint32_t h)
+{
+    return left == 0 && top == 0 && w >= f->sw && h >= f->sh;
+}
+
+/*
+ * What the canonical colour tables must keep for the pixels to stay the
+ * same (palette.c), gathered from every frame the output will hold as the
+ * rebuild writes it (gif_flatten: the first frame only, disposal 0):
+ *  - a transparent index is kept apart: merging it with an opaque entry
+ *    of the same colour would make that entry's pixels vanish;
+ *  - Pillow shows entry 0 of the first frame's table where that frame
+ *    leaves the screen uncovered (no transparency to show instead);
+ *  - Pillow paints disposal-to-background with the background entry
+ *    (entry 0 without a global table) of the disposed frame's table,
+ *    local or global, when the frame has no transparency.
+ * Those entries keep their index, in every table for the background.
+ */
+static void palette_facts(struct imsafe__job *job, struct gif_facts *f, const uint8_t *d,
+                          const struct gif_gce *g, int local)
+{
+    int flatten = imsafe__opt(job->policy, IMSAFE_OPT_GIF_FLATTEN) != 0;
+    int first = f->frames == 1;
+    int transparent = g->present ? g->transparent : -1;
+    int disposal = g->present && !flatten ? g->disposal : 0;
+    if (flatten && !first)
+        return;
+    if (!local && transparent >= 0)
+        f->gct_apart[transparent] = 1;
+    if (first) {
+        f->first_local = local;
+        f->first_fix0 =
+            transparent < 0 && !covers_screen(f, u16le(d), u16le(d + 2), u16le(d + 4), u16le(d + 6));
+    }
+    if (disposal == 2 && transparent < 0)
+        f->fix_bg = 1;
+}
+
 /* Frame geometry and counting limits, before any pixel is decoded. */
 static imsafe_status check_frame(struct imsafe__job *job, struct gif_facts *f,
                                  const uint8_t *d)
@@ -524,6 +575,7 @@ static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struc
         return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_COLORMAP,
                               "transparent index %d beyond the %d-entry colour table",
                               g->transparent, count);
+    palette_facts(job, f, d, g, (d[8] & 0x80) != 0);
     memset(g, 0, sizeof *g);
     if (!need(c, 1))
         return truncated(job, "image data");
@@ -746,7 +798,63 @@ struct rebuild {
     uint32_t fl, ft, fw, fh;
     int pal_len, trans, rgba;
     uint8_t pal[257 * 3];
+    /* the canonical global table and the current local one (palette.c) */
+    struct imsafe__palette gct, lct;
 };
+
+/* ------------------------------------------------------- canonical tables */
+
+/*
+ * Every colour table is written in libimsafe's order, never the sender's
+ * (palette.c): sorted by colour, exact duplicates merged, padded to a
+ * power of two by repeating the last entry; the pixels, the transparent
+ * index and the background index are remapped.  What must keep its index
+ * or stay apart was gathered by the walk (palette_facts()).
+ */
+static int canon_table(struct imsafe__palette *out, const ColorMapObject *map,
+                       const uint8_t *apart, const int *fixed, int nfixed)
+{
+    uint8_t rgba[256 * 4];
+    int n = map->ColorCount;
+    if (n < 1 || n > 256 || map->Colors == NULL)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        rgba[4 * i] = map->Colors[i].Red;
+        rgba[4 * i + 1] = map->Colors[i].Green;
+        rgba[4 * i + 2] = map->Colors[i].Blue;
+        rgba[4 * i + 3] = 255; /* GIF has no alpha: transparency is `apart` */
+    }
+    return imsafe__palette_canon(out, rgba, n, apart, fixed, nfixed, 1);
+}
+
+/* The entries of a table of count entries that keep their index: entry 0
+ * of the first frame's table, the background entry of every table. */
+static int fixed_entries(const struct rebuild *r, int first_frame_table, int count, int fixed[2])
+{
+    int n = 0, bg = r->f->gct_count ? r->f->bg : 0;
+    if (first_frame_table && r->f->first_fix0)
+        fixed[n++] = 0;
+    if (r->f->fix_bg && bg < count && !(n == 1 && bg == 0))
+        fixed[n++] = bg;
+    return n;
+}
+
+/* A giflib colour map over a canonical table (giflib copies it). */
+static void colormap_of(const struct imsafe__palette *p, ColorMapObject *m, GifColorType *c)
+{
+    int bits = 1;
+    while ((1 << bits) < p->count)
+        bits++;
+    for (int i = 0; i < p->count; i++) {
+        c[i].Red = p->rgba[4 * i];
+        c[i].Green = p->rgba[4 * i + 1];
+        c[i].Blue = p->rgba[4 * i + 2];
+    }
+    m->ColorCount = p->count;
+    m->BitsPerPixel = bits;
+    m->SortFlag = false;
+    m->Colors = c;
+}
 
 /* ------------------------------------------------------- GIF to PNG */
 
@@ -867,7 +975,7 @@ static int decode_image(struct rebuild *r, const ColorMapObject *map, uint32_t *
     return 0;
 }
 
-static int put_gce(struct rebuild *r)
+static int put_gce(struct rebuild *r, const struct imsafe__palette *p)
 {
     const struct gif_gce *g = &r->gce;
     GifByteType b[4];
@@ -877,20 +985,41 @@ static int put_gce(struct rebuild *r)
     b[0] = (GifByteType)((disposal << 2) | (g->transparent >= 0 ? 1 : 0));
     b[1] = (GifByteType)(delay & 0xFF);
     b[2] = (GifByteType)(delay >> 8);
-    b[3] = (GifByteType)(g->transparent >= 0 ? g->transparent : 0);
+    b[3] = (GifByteType)(g->transparent >= 0 ? p->map[g->transparent] : 0);
     return EGifPutExtension(r->enc, GRAPHICS_EXT_FUNC_CODE, 4, b) == GIF_ERROR ? -1 : 0;
 }
 
-static int encode_image(struct rebuild *r, const ColorMapObject *local, uint32_t cw, uint32_t ch)
+/* Code one decoded frame (r->frame, input indices) with its canonical
+ * table: the local one when the frame has one, else the global one. */
+static int encode_image(struct rebuild *r, uint32_t cw, uint32_t ch)
 {
     GifFileType *d = r->dec, *e = r->enc;
+    const struct imsafe__palette *p = &r->gct;
+    ColorMapObject lmap, *local = NULL;
+    GifColorType lcolors[256];
+    if (d->Image.ColorMap != NULL) {
+        /* a local table serves one frame: only its transparent entry is apart */
+        uint8_t apart[256] = {0};
+        int fixed[2], nf = fixed_entries(r, r->index == 1, d->Image.ColorMap->ColorCount, fixed);
+        if (r->gce.present && r->gce.transparent >= 0)
+            apart[r->gce.transparent & 0xFF] = 1;
+        if (!IMSAFE_ASSERT(canon_table(&r->lct, d->Image.ColorMap, apart, fixed, nf) == 0)) {
+            r->job->internal_error = 1;
+            return -1;
+        }
+        p = &r->lct;
+        colormap_of(p, &lmap, lcolors);
+        local = &lmap;
+    }
+    if (!p->identity)
+        imsafe__palette_remap(p->map, r->frame, (size_t)cw * ch);
     if (local == NULL && e->Image.ColorMap != NULL) {
         /* giflib 5.2.1 drops (leaks) the previous local map when an image
          * without one follows: free it here */
         GifFreeMapObject(e->Image.ColorMap);
         e->Image.ColorMap = NULL;
     }
-    if (put_gce(r) != 0 ||
+    if (put_gce(r, p) != 0 ||
         EGifPutImageDesc(e, d->Image.Left, d->Image.Top, (int)cw, (int)ch, d->Image.Interlace,
                          local) == GIF_ERROR)
         return -1;
@@ -916,9 +1045,8 @@ static imsafe_status do_image(struct rebuild *r)
         return imsafe__rejected(r->job) ? IMSAFE_OK : gif_fail(r->job, d->Error);
     if (r->index == 1 && r->to_png)
         compose_first(r, map, cw, ch);
-    if (r->enc != NULL && (r->index == 1 || !r->flatten) &&
-        encode_image(r, d->Image.ColorMap, cw, ch) != 0)
-        return gif_fail(r->job, r->enc->Error);
+    if (r->enc != NULL && (r->index == 1 || !r->flatten) && encode_image(r, cw, ch) != 0)
+        return r->job->internal_error ? IMSAFE_EINTERNAL : gif_fail(r->job, r->enc->Error);
     memset(&r->gce, 0, sizeof r->gce);
     return IMSAFE_OK;
 }
@@ -989,10 +1117,24 @@ static imsafe_status open_encoder(struct rebuild *r)
     /* always 89a: graphic control and application extensions need it,
      * and one fixed version keeps the output a fixpoint */
     EGifSetGifVersion(r->enc, true);
-    if (r->dec->SColorMap != NULL)
-        r->dec->SColorMap->SortFlag = false;
-    if (EGifPutScreenDesc(r->enc, (int)r->f->sw, (int)r->f->sh, 8, r->f->bg,
-                          r->dec->SColorMap) == GIF_ERROR ||
+    ColorMapObject gmap, *global = NULL;
+    GifColorType gcolors[256];
+    int bg = 0;
+    if (r->dec->SColorMap != NULL) {
+        int fixed[2];
+        int nf = fixed_entries(r, !r->f->first_local, r->dec->SColorMap->ColorCount, fixed);
+        if (!IMSAFE_ASSERT(canon_table(&r->gct, r->dec->SColorMap, r->f->gct_apart, fixed, nf) ==
+                           0)) {
+            r->job->internal_error = 1;
+            return IMSAFE_EINTERNAL;
+        }
+        colormap_of(&r->gct, &gmap, gcolors);
+        global = &gmap;
+        /* a background some frame disposes to stayed in place; otherwise
+         * it follows its colour */
+        bg = r->f->fix_bg ? r->f->bg : r->gct.map[r->f->bg];
+    }
+    if (EGifPutScreenDesc(r->enc, (int)r->f->sw, (int)r->f->sh, 8, bg, global) == GIF_ERROR ||
         put_loop(r) != 0)
         return gif_fail(r->job, r->enc->Error);
     return IMSAFE_OK;

@@ -282,4 +282,26 @@ size_t imsafe__exif_build(int orientation, uint8_t *dst, size_t size);
  * sane and n <= max, else -1.  */
 int imsafe__icc_check(const uint8_t *p, size_t n, uint64_t max);
 
+/* Canonical palettes (palette.c): the table's order is decided from the
+ * colours, never taken from the input.  rgba holds n (1..256) entries of
+ * R,G,B,A.  apart (NULL: none) marks entries never merged with another
+ * (GIF transparent indices); fixed (nfixed <= 2 distinct input indices)
+ * entries keep their index.  pow2: pad to a power of two >= 2 (GIF).
+ * Fills out: the table (count entries) and map (input index -> output
+ * index; entries >= n map to 0).  0, or -1 on invalid arguments. */
+#define IMSAFE__PALETTE_MAX 256
+struct imsafe__palette {
+    int count;
+    int identity; /* map is i -> i and the table is the input's */
+    uint8_t rgba[IMSAFE__PALETTE_MAX * 4];
+    uint8_t map[IMSAFE__PALETTE_MAX];
+};
+int imsafe__palette_canon(struct imsafe__palette *out, const uint8_t *rgba, int n,
+                          const uint8_t *apart, const int *fixed, int nfixed, int pow2);
+/* A table remapping each byte of packed pixels of depth 1, 2, 4 or 8. */
+void imsafe__palette_byte_lut(const struct imsafe__palette *p, unsigned depth,
+                              uint8_t lut[256]);
+/* px[i] = lut[px[i]] for n bytes. */
+void imsafe__palette_remap(const uint8_t lut[256], uint8_t *px, size_t n);
+
 #endif /* IMSAFE_PRIVATE_H */

@@ -11,8 +11,11 @@
  *   APNG adds acTL (before IDAT), fcTL and fdAT, all carrying one sequence.
  *
  * Allowlist of the rebuild:
- *   kept    IHDR values (same colour type and bit depth), PLTE for palette
- *           images, tRNS, pixel values (lossless)
+ *   kept    IHDR values (same colour type and bit depth), tRNS of grey and
+ *           truecolour images, pixel values (lossless)
+ *   rebuilt PLTE and tRNS of palette images in canonical order (palette.c:
+ *           R,G,B,A entries sorted by value, exact duplicates merged, tRNS
+ *           without trailing opaque entries), every index remapped
  *   kept by policy  sRGB, gAMA, cHRM (keep_colorspace); iCCP after its size,
  *           zlib stream and profile header are validated (keep_icc)
  *   rebuilt IDAT (new zlib stream, non-interlaced), IEND
@@ -672,6 +675,8 @@ struct pngio {
     size_t src_len, pos;
     int writing;
     int jb_ready; /* io.jb is set: before that, libpng's own creation jump */
+    const uint8_t *remap; /* palette rows: byte table to the canonical
+                           * indices (palette.c); NULL when unchanged */
 };
 
 static imsafe_reason libpng_reason(const char *msg)
@@ -818,22 +823,50 @@ static void write_colorspace(png_structp wr, png_infop wi, struct imsafe__job *j
     }
 }
 
+/* The canonical palette (palette.c) of a palette image: PLTE and tRNS as
+ * R,G,B,A entries (alpha 255 past the end of tRNS), sorted by value with
+ * exact duplicates merged, and the byte table that remaps packed rows.
+ * The bit depth stays: the table only ever shrinks. */
+static int canon_palette(const struct pngwalk *w, struct imsafe__palette *pal, uint8_t lut[256])
+{
+    uint8_t rgba[256 * 4];
+    for (int i = 0; i < w->plte_entries; i++) {
+        memcpy(rgba + 4 * i, w->plte + 3 * i, 3);
+        rgba[4 * i + 3] = i < w->trns_len ? w->trns[i] : 255;
+    }
+    if (imsafe__palette_canon(pal, rgba, w->plte_entries, NULL, NULL, 0, 0) != 0)
+        return -1;
+    imsafe__palette_byte_lut(pal, w->depth, lut);
+    return 0;
+}
+
+/* PLTE, and tRNS only as long as it must be: trailing opaque entries are
+ * left out (PNG spec 11.3.2.1). */
+static void write_palette(png_structp wr, png_infop wi, const struct imsafe__palette *p)
+{
+    png_color pal[256];
+    png_byte alpha[256];
+    int trns = 0;
+    for (int i = 0; i < p->count; i++) {
+        pal[i].red = p->rgba[4 * i];
+        pal[i].green = p->rgba[4 * i + 1];
+        pal[i].blue = p->rgba[4 * i + 2];
+        alpha[i] = p->rgba[4 * i + 3];
+        if (alpha[i] != 255)
+            trns = i + 1;
+    }
+    png_set_PLTE(wr, wi, pal, p->count);
+    if (trns > 0)
+        png_set_tRNS(wr, wi, alpha, trns, NULL);
+}
+
 static void write_header(png_structp wr, png_infop wi, struct imsafe__job *job,
-                         const struct pngwalk *w)
+                         const struct pngwalk *w, const struct imsafe__palette *pal)
 {
     png_set_IHDR(wr, wi, w->width, w->height, w->depth, w->color, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (w->color == 3) {
-        png_color pal[256];
-        for (int i = 0; i < w->plte_entries; i++) {
-            pal[i].red = w->plte[3 * i];
-            pal[i].green = w->plte[3 * i + 1];
-            pal[i].blue = w->plte[3 * i + 2];
-        }
-        png_set_PLTE(wr, wi, pal, w->plte_entries);
-    }
-    if (w->trns_len && w->color == 3) {
-        png_set_tRNS(wr, wi, w->trns, w->trns_len, NULL);
+        write_palette(wr, wi, pal);
     } else if (w->trns_len) {
         png_color_16 c;
         memset(&c, 0, sizeof c);
@@ -871,6 +904,17 @@ static void setup_reader(png_structp rd, struct pngio *io)
     png_set_keep_unknown_chunks(rd, PNG_HANDLE_CHUNK_NEVER, known, (int)(sizeof known / 5));
 }
 
+/* Input indices (checked above) to the canonical palette's; the padding
+ * bits of a short last byte are cleared again, as the table maps them
+ * too. */
+static void remap_row(const struct pngio *io, uint8_t *row, size_t rowbytes)
+{
+    if (io->remap == NULL)
+        return;
+    imsafe__palette_remap(io->remap, row, rowbytes);
+    mask_padding(io->w, row, rowbytes);
+}
+
 /* The whole image, for interlaced input only (charged to the budget). */
 static int read_interlaced(struct pngio *io, png_structp rd, png_structp wr, png_bytep *rows,
                            size_t rowbytes)
@@ -882,6 +926,7 @@ static int read_interlaced(struct pngio *io, png_structp rd, png_structp wr, png
         if (w->color == 3 && check_indices(w, rows[y]) != 0)
             return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
                                   "palette index beyond %d entries in row %u", w->plte_entries, y), -1;
+        remap_row(io, rows[y], rowbytes);
     }
     io->writing = 1;
     for (uint32_t y = 0; y < w->height; y++)
@@ -900,6 +945,7 @@ static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_byt
         if (w->color == 3 && check_indices(w, row) != 0)
             return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
                                   "palette index beyond %d entries in row %u", w->plte_entries, y), -1;
+        remap_row(io, row, rowbytes);
         io->writing = 1;
         png_write_row(wr, row);
     }
@@ -937,6 +983,17 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
     png_infop volatile ri = NULL, wi = NULL;
     void *volatile mem = NULL;
     volatile int rc = -1;
+    struct imsafe__palette pal;
+    uint8_t lut[256];
+
+    /* before setjmp: nothing below changes pal or lut */
+    if (w->color == 3) {
+        if (!IMSAFE_ASSERT(canon_palette(w, &pal, lut) == 0)) {
+            job->internal_error = 1;
+            return -1;
+        }
+        io.remap = pal.identity ? NULL : lut;
+    }
 
     rd = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &io, png_error_cb, png_warning_cb, &io,
                                   png_malloc_cb, png_free_cb);
@@ -963,7 +1020,7 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
     png_read_update_info(rd, ri);
     size_t rowbytes = png_get_rowbytes(rd, ri);
     io.writing = 1;
-    write_header(wr, wi, job, w);
+    write_header(wr, wi, job, w, &pal);
     io.writing = 0;
     if (w->interlace) {
         imsafe__note(job, IMSAFE_R_NOTE_INTERLACE_DROPPED);

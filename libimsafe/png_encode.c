@@ -9,8 +9,11 @@
  * imsafe__alloc/imsafe__free).  libpng's longjmp stays in this file.
  *
  * palette_rgb != NULL: 8-bit palette rows (width bytes), palette_len
- * entries of R,G,B; transparent_index >= 0 adds a tRNS chunk making that
- * one entry fully transparent.  palette_rgb == NULL: 8-bit RGBA rows
+ * entries of R,G,B; transparent_index >= 0 makes that one entry fully
+ * transparent.  The palette written is the canonical one (palette.c:
+ * R,G,B,A entries sorted by value, exact duplicates merged, tRNS only as
+ * long as its last non-opaque entry) and each row is remapped to it, so
+ * the caller's table order never reaches the output.  palette_rgb == NULL: 8-bit RGBA rows
  * (4 * width bytes).  Compression level and row filters come from the
  * policy (png_zlib_level, png_filters) as for the PNG rebuild.
  */
@@ -68,23 +71,35 @@ static int filters_for(int64_t opt)
     }
 }
 
-/* PLTE and tRNS from the caller's palette (already range-checked). */
-static void set_palette(png_structp png, png_infop info, const uint8_t *rgb, int len, int trans)
+/* The canonical palette of the caller's (already range-checked) one. */
+static int canon_palette(struct imsafe__palette *p, const uint8_t *rgb, int len, int trans)
+{
+    uint8_t rgba[256 * 4];
+    for (int i = 0; i < len; i++) {
+        memcpy(rgba + 4 * i, rgb + 3 * i, 3);
+        rgba[4 * i + 3] = i == trans ? 0 : 255;
+    }
+    return imsafe__palette_canon(p, rgba, len, NULL, NULL, 0, 0);
+}
+
+/* PLTE, and tRNS only as long as it must be: trailing opaque entries are
+ * left out. */
+static void set_palette(png_structp png, png_infop info, const struct imsafe__palette *p)
 {
     png_color pal[256];
     png_byte alpha[256];
-    for (int i = 0; i < len; i++) {
-        pal[i].red = rgb[i * 3];
-        pal[i].green = rgb[i * 3 + 1];
-        pal[i].blue = rgb[i * 3 + 2];
+    int trns = 0;
+    for (int i = 0; i < p->count; i++) {
+        pal[i].red = p->rgba[4 * i];
+        pal[i].green = p->rgba[4 * i + 1];
+        pal[i].blue = p->rgba[4 * i + 2];
+        alpha[i] = p->rgba[4 * i + 3];
+        if (alpha[i] != 255)
+            trns = i + 1;
     }
-    png_set_PLTE(png, info, pal, len);
-    if (trans >= 0) {
-        /* tRNS only as long as it must be: entries after it stay opaque */
-        memset(alpha, 255, sizeof alpha);
-        alpha[trans] = 0;
-        png_set_tRNS(png, info, alpha, trans + 1, NULL);
-    }
+    png_set_PLTE(png, info, pal, p->count);
+    if (trns > 0)
+        png_set_tRNS(png, info, alpha, trns, NULL);
 }
 
 int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width, uint32_t height,
@@ -94,16 +109,25 @@ int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width, uint32_t
     png_structp png = NULL;
     png_infop info = NULL;
     volatile int rc = -1;
+    struct imsafe__palette pal;
+    uint8_t lut[256];
+    uint8_t *volatile remapped = NULL; /* one remapped row */
     if (width == 0 || height == 0 || width > PNG_UINT_31_MAX || height > PNG_UINT_31_MAX ||
         row == NULL)
         return -1;
     if (palette_rgb != NULL &&
-        (palette_len < 1 || palette_len > 256 || transparent_index >= palette_len))
+        (palette_len < 1 || palette_len > 256 || transparent_index >= palette_len ||
+         canon_palette(&pal, palette_rgb, palette_len, transparent_index) != 0))
         return -1;
+    if (palette_rgb != NULL && !pal.identity) {
+        imsafe__palette_byte_lut(&pal, 8, lut);
+        if ((remapped = imsafe__alloc(job, width)) == NULL)
+            return -1;
+    }
     png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, job, on_error, on_warning, job,
                                     on_malloc, on_free);
     if (png == NULL)
-        return -1;
+        goto done;
     info = png_create_info_struct(png);
     if (info == NULL)
         goto done;
@@ -117,17 +141,23 @@ int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width, uint32_t
                  palette_rgb ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB_ALPHA,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (palette_rgb != NULL)
-        set_palette(png, info, palette_rgb, palette_len, transparent_index);
+        set_palette(png, info, &pal);
     png_write_info(png, info);
     for (uint32_t y = 0; y < height; y++) {
         const uint8_t *r = row(opaque, y);
         if (r == NULL)
             png_error(png, "row");
+        if (remapped != NULL) {
+            memcpy(remapped, r, width);
+            imsafe__palette_remap(lut, remapped, width);
+            r = remapped;
+        }
         png_write_row(png, r);
     }
     png_write_end(png, NULL);
     rc = 0;
 done:
     png_destroy_write_struct(&png, &info);
+    imsafe__free(job, remapped);
     return rc;
 }
