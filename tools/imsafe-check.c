@@ -1542,6 +1542,10 @@ static int run(const struct opts *o, const imsafe_policy *p, int nargs, char **a
                 nameset_add(&b.taken, pl.items[i].rel, i);
         }
         rc = run_batch(&b);
+        /* a directory made for outputs that were all rejected stays empty:
+         * remove it (rmdir leaves any that holds a file) */
+        for (size_t i = b.ndirs; i-- > 0;)
+            rmdir(b.dirs[i]);
         free(b.inputs.v);
         nameset_free(&b.taken);
         for (size_t i = 0; i < b.ndirs; i++)
