@@ -1081,8 +1081,10 @@ static int run_batch(struct batch *b)
         if (pthread_create(&tids[started], NULL, worker, b) != 0)
             break;
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    if (started == 0 && b->count > 0)
+    if (started == 0 && b->count > 0) {
+        b->window = b->count; /* no thread: judge all, then print */
         worker(b);
+    }
     int rc = drain(b, sigpipe_ignored);
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
