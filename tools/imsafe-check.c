@@ -294,8 +294,6 @@ static size_t hash_bytes(const void *p, size_t n)
     return (size_t)h;
 }
 
-static void idset_add(struct idset *s, dev_t dev, ino_t ino);
-
 static int idset_has(const struct idset *s, dev_t dev, ino_t ino)
 {
     if (s->cap == 0)
@@ -396,9 +394,7 @@ static int write_all(int fd, const void *p, size_t n)
 /* Read at most max + 1 bytes: enough for the library to judge an oversized
  * input as such, and never more, so /dev/zero or a pipe that never ends is
  * refused rather than read forever.  *full is the input's true size when it
- * is known (a regular file's size), else -1 for an input cut at the limit.
- * walked: found by -r, so it must still be the regular file the walk saw
- * (no symbolic link put in its place since). */
+ * is known (a regular file's size), else -1 for an input cut at the limit. */
 static unsigned char *read_fd(int fd, const struct stat *st, size_t max, size_t *len,
                               long long *full, const char **err)
 {
@@ -438,6 +434,8 @@ static unsigned char *read_fd(int fd, const struct stat *st, size_t max, size_t 
     return buf;
 }
 
+/* An input found by -r must still be the regular file the walk saw: no
+ * symbolic link or FIFO put in its place since (O_NOFOLLOW, dev/ino). */
 static unsigned char *read_input(const struct item *it, size_t max, size_t *len,
                                  long long *full, const char **err)
 {
@@ -971,6 +969,12 @@ static int commit(struct batch *b, size_t i, int *worst)
         report_json(&s, it, dst);
     else if (shown)
         report_human(&s, it);
+    /* a signal that came during the rename: undo it rather than start a
+     * write that a stalled reader could block for ever */
+    if (rc == 0 && got_signal && dst != NULL && !o->to_stdout) {
+        unlink(dst);
+        rc = got_signal;
+    }
     /* the report of -o - goes to standard error: standard output is the image */
     if (rc == 0 && s.p != NULL && (e = emit(o->to_stdout ? 2 : 1, s.p, s.len)) != 0) {
         rc = out_failure();
