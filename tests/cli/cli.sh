@@ -109,8 +109,8 @@ EOF
 # no duplicate keys, the exact key set, null where a value does not apply.
 JLIB='
 import hashlib, json, os, re, sys
-KEYS = {"file", "verdict", "type", "reason", "notes", "detail", "display_name",
-        "in_bytes", "out_bytes", "sha256_in", "sha256_out"}
+KEYS = {"file", "verdict", "type", "ext", "mime", "reason", "notes", "detail",
+        "display_name", "output", "in_bytes", "out_bytes", "sha256_in", "sha256_out"}
 HEX = re.compile(r"[0-9a-f]{64}")
 def nodup(pairs):
     keys = [k for k, _ in pairs]
@@ -120,11 +120,14 @@ def shape(r):
     assert set(r) == KEYS, "keys differ: %r" % sorted(set(r) ^ KEYS)
     v = r["verdict"]
     assert v in ("sanitized", "passed", "rejected"), v
-    for k in ("file", "type", "detail", "display_name"):
+    for k in ("file", "type", "ext", "mime", "detail", "display_name"):
         assert isinstance(r[k], str), (k, r[k])
+    assert re.fullmatch(r"[a-z0-9]+", r["ext"]), r["ext"]
+    assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", r["mime"]), r["mime"]
     assert all(" " <= c <= "~" for c in r["detail"]), "detail not printable ASCII"
     assert isinstance(r["notes"], list) and all(isinstance(n, str) for n in r["notes"])
-    assert type(r["in_bytes"]) is int and r["in_bytes"] >= 0
+    assert r["in_bytes"] is None or type(r["in_bytes"]) is int and r["in_bytes"] >= 0
+    assert r["in_bytes"] is not None or r["reason"] == "limit.input_bytes", r
     assert r["sha256_in"] is None or HEX.fullmatch(r["sha256_in"]), r["sha256_in"]
     if v == "rejected":
         assert isinstance(r["reason"], str) and "." in r["reason"], r["reason"]
@@ -136,6 +139,9 @@ def shape(r):
         assert HEX.fullmatch(r["sha256_out"] or ""), r["sha256_out"]
     else:
         assert r["out_bytes"] is None and r["sha256_out"] is None, "output fields not null"
+    if v == "rejected":
+        assert r["output"] is None, "a rejection names an output"
+    assert r["output"] is None or isinstance(r["output"], str), r["output"]
 def load(path, count=None):
     raw = open(path, "rb").read()
     text = raw.decode("utf-8")  # strict: a raw invalid byte fails here
@@ -199,7 +205,6 @@ expect_rc "a script" 1 "$in/run.sh"
 expect_rc "usage: no input" 2
 expect_rc "usage: --name with two inputs" 2 --name a.png "$good" "$basn"
 expect_rc "usage: --mime with two inputs" 2 --mime image/png "$good" "$basn"
-expect_rc "usage: - without --name" 2 - <"$good"
 expect_rc "usage: - with --name and a second input" 2 --name a.png - "$good" <"$good"
 mkdir -p "$in/d1" "$in/d2" "$out/o-same" || hard mkdir
 cp "$good" "$in/d1/same.png" && cp "$basn" "$in/d2/same.png" || hard cp
@@ -521,10 +526,15 @@ $PY - "$out/stdout" <<'EOF'
 import sys
 raw = open(sys.argv[1], "rb").read()
 assert raw.count(b"\n") == 5, raw
-assert all(0x20 <= b < 0x7f or b == 0x0a for b in raw), "a raw non-printable byte"
+text = raw.decode("utf-8")  # invalid bytes are escaped, valid UTF-8 kept
+assert all(c == "\n" or not (c < " " or "\x7f" <= c <= "\x9f") for c in text), \
+    "a raw control character"
 assert b"esc\\x1b[2J\\x1b]0;title\\x07.png: rejected" in raw, raw
+assert b"bad\\xff\\xfe.png: rejected" in raw, raw
+assert "caf\u00e9-\\xc0\\xaf.png: " in text, text
+assert b'q"b\\x5cs\\x0al.png: ' in raw, raw
 EOF
-ok_if "human lines: control and non-ASCII bytes shown escaped, one line each"
+ok_if "human lines: controls and invalid bytes escaped, UTF-8 kept, one line each"
 run "$w/no-such-$esc"
 $PY - "$out/stderr" <<'EOF'
 import sys
