@@ -12,6 +12,10 @@
  *     FUZZ_SLACK_BYTES (Little CMS allocates through our plugin);
  *   - an output is an ICC v2.1 profile of at most 64 KiB whose tag
  *     curves are all parametric ('para'), and every byte of it is read;
+ *   - no output holds a signature another reader acts on (ZIP records,
+ *     %PDF-, <script, <html, <svg, <?=, <?php) outside the MD5 profile
+ *     ID: the numbers we write are bounded so that a sender chooses at
+ *     most two bytes in a row;
  *   - the output rebuilt again is of the same kind (canonical stays
  *     canonical, rebuilt stays rebuilt) and byte-identical.
  * Inputs without the 'acsp' signature are refused (-1), so the corpus
@@ -78,8 +82,18 @@ static int run(const imsafe_policy *pol, const uint8_t *in, size_t n, int channe
     return kind;
 }
 
+static int has(const uint8_t *p, size_t n, const char *sig, size_t len)
+{
+    for (size_t i = 0; i + len <= n; i++)
+        if (memcmp(p + i, sig, len) == 0)
+            return 1;
+    return 0;
+}
+
 static void check_output(const uint8_t *o, size_t n)
 {
+    static const char *const sigs[] = {"PK\x03\x04", "PK\x05\x06", "PK\x01\x02", "%PDF-",
+                                       "<script", "<html", "<svg", "<?=", "<?php"};
     if (n < 132 || n > ICC_OUT_MAX || rd32(o) != n || o[8] != 2 || o[9] != 0x10 ||
         memcmp(o + 36, "acsp", 4) != 0)
         fuzz_fail("the output is not an ICC v2.1 profile of sane size (%zu bytes)", n);
@@ -94,6 +108,10 @@ static void check_output(const uint8_t *o, size_t n)
         if (memcmp(e + 1, "TRC", 3) == 0 && memcmp(o + off, "para", 4) != 0)
             fuzz_fail("the output has a tone curve that is not parametric");
     }
+    /* the 16-byte MD5 ID at 84..99 is a hash: skipped */
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+        if (has(o, 84, sigs[k], strlen(sigs[k])) || has(o + 100, n - 100, sigs[k], strlen(sigs[k])))
+            fuzz_fail("the output holds the signature %zu", k);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
