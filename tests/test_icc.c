@@ -10,6 +10,10 @@
  *                                   policy, writes accepted outputs to OUTDIR
  *                                   and "input<TAB>output" lines to stdout
  *
+ * Every output must be ICC v2.1 with parametric curves only, hold only the
+ * tags a matrix/TRC profile renders with, give Little CMS a working
+ * transform, and rebuild to itself byte for byte.
+ *
  * Unit checks: the spaces people send are recognised and written as our
  * canonical copy whatever their curves' form (parametric or a table);
  * other matrix/TRC profiles are rebuilt with the sender's colorants and
@@ -125,6 +129,20 @@ static int output_ok(const uint8_t *o, size_t n, int channels, int kind, const c
             ok = 0;
         }
     }
+    /* a colour-managed reader can use it: Little CMS builds a transform */
+    cmsHPROFILE h = cmsOpenProfileFromMem(o, (cmsUInt32Number)n), srgb = cmsCreate_sRGBProfile();
+    cmsHTRANSFORM x = h == NULL ? NULL
+                                : cmsCreateTransform(h, channels == 1 ? TYPE_GRAY_8 : TYPE_RGB_8, srgb,
+                                                     TYPE_RGB_8, INTENT_RELATIVE_COLORIMETRIC, 0);
+    if (x == NULL || !cmsIsMatrixShaper(h)) {
+        fprintf(stderr, "%s: Little CMS cannot use the output as a matrix/shaper profile\n", what);
+        ok = 0;
+    }
+    if (x != NULL)
+        cmsDeleteTransform(x);
+    if (h != NULL)
+        cmsCloseProfile(h);
+    cmsCloseProfile(srgb);
     uint8_t *again;
     size_t len2;
     int k2 = rebuild(o, n, channels, &again, &len2);
