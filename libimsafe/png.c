@@ -266,7 +266,7 @@ static int walk_iccp(struct imsafe__job *job, struct pngwalk *w, const uint8_t *
         return -1;
     if (kind == IMSAFE__ICC_DROPPED) {
         imsafe__note(job, IMSAFE_R_NOTE_ICC_DROPPED);
-        imsafe__detail(job, "ICC profile dropped (not a matrix/TRC profile of this image)");
+        imsafe__detail(job, "ICC profile dropped: no matrix/TRC rebuild for this image");
     }
     return 0;
 }
