@@ -14,7 +14,7 @@
 #   LIB_FUZZING_ENGINE  e.g. -fsanitize=fuzzer
 #   OUT, WORK           output and scratch directories
 #   IMSAFE_CORPUS       the third-party corpus (../shared/corpus)
-# The dependencies (libpng, libjpeg-turbo, giflib, zlib) come from
+# The dependencies (libpng, libjpeg-turbo, giflib, zlib, lcms2) come from
 # pkg-config; under MemorySanitizer they must be instrumented builds.
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${CC:=clang}"
@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy"
+targets="sanitize png jpeg gif sniff zip filename policy icc"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -32,8 +32,8 @@ mkdir -p "$build" "$OUT"
     --enable-static --with-corpus="$corpus")
 make -C "$build" -j"$(nproc)" libimsafe.la
 
-deps_cflags=$(pkg-config --cflags libpng libjpeg zlib)
-deps_libs="$(pkg-config --libs libpng libjpeg zlib) -lgif"
+deps_cflags=$(pkg-config --cflags libpng libjpeg zlib lcms2)
+deps_libs="$(pkg-config --libs libpng libjpeg zlib lcms2) -lgif -lm"
 for t in $targets; do
     # shellcheck disable=SC2086
     $CC $CFLAGS -I"$top/include" -I"$top/libimsafe" -I"$build" $deps_cflags \
@@ -49,6 +49,7 @@ done
 seeds=$build/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds"
+export IMSAFE_CORPUS="$corpus"
 /usr/bin/python3 "$top/fuzz/gen_seeds.py" "$seeds/text" || python3 "$top/fuzz/gen_seeds.py" "$seeds/text"
 for g in "$top"/tests/gen/*.py; do
     /usr/bin/python3 "$g" "$seeds/fixtures" >/dev/null 2>&1 || true
@@ -77,7 +78,7 @@ for t in $targets; do
     jpeg) set -- "$corpus/jpeg" "$seeds/fixtures/jpeg" ;;
     gif) set -- "$corpus/gif" "$corpus/exploits" "$seeds/fixtures/gif" ;;
     zip) set -- "$seeds/fixtures/zip" "$seeds/fixtures/types" ;;
-    filename | policy) set -- "$seeds/text/$t" ;;
+    filename | policy | icc) set -- "$seeds/text/$t" ;;
     *) set -- "$corpus" "$seeds/fixtures" ;;
     esac
     [ -d "$top/fuzz/regress/$t" ] && set -- "$@" "$top/fuzz/regress/$t"

@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 """Seeds for the harnesses whose input is text rather than a file format:
 OUTDIR/policy/* (policy texts, imsafe-policy(5)) and OUTDIR/filename/*
-(claimed names, one per file, the harness reads up to the first NUL).
+(claimed names, one per file, the harness reads up to the first NUL); and
+OUTDIR/icc/*, every ICC profile found in a PNG iCCP chunk or a JPEG APP2
+chain under $IMSAFE_CORPUS and $IMSAFE_FIXTURES (when set), extracted
+here at seed time so no profile is ever committed.
 Image, archive and sniff harnesses are seeded with ../shared/corpus and the
 generated fixtures in place (fuzz/smoke.sh, tests/fuzz-replay.sh); nothing
 here copies them.  Usage: gen_seeds.py OUTDIR"""
 import os
+import struct
 import sys
+import zlib
 
 POLICIES = {
     "empty": "",
@@ -78,8 +83,70 @@ NAMES = {
 }
 
 
+def png_profile(b):
+    """The inflated iCCP profile of a PNG, None when there is none or it
+    does not inflate."""
+    i = 8
+    while i + 8 <= len(b):
+        n, t = struct.unpack(">I4s", b[i:i + 8])
+        if t == b"iCCP":
+            d = b[i + 8:i + 8 + n]
+            z = d.find(b"\0")
+            try:
+                return zlib.decompress(d[z + 2:]) if z > 0 else None
+            except zlib.error:
+                return None
+        if t in (b"IDAT", b"IEND"):
+            return None
+        i += 12 + n
+    return None
+
+
+def jpeg_profile(b):
+    """The APP2 ICC_PROFILE chain of a JPEG joined in sequence order (no
+    consistency check: the harness sees what a sender could send)."""
+    i, parts = 2, {}
+    while i + 4 <= len(b) and b[i] == 0xFF:
+        m = b[i + 1]
+        if m == 0xFF:
+            i += 1
+            continue
+        if m in (0xD8, 0x01) or 0xD0 <= m <= 0xD7:
+            i += 2
+            continue
+        if m in (0xDA, 0xD9):
+            break
+        n = struct.unpack(">H", b[i + 2:i + 4])[0]
+        p = b[i + 4:i + 2 + n]
+        if m == 0xE2 and p[:12] == b"ICC_PROFILE\0" and len(p) > 14:
+            parts.setdefault(p[12], p[14:])
+        i += 2 + n
+    return b"".join(parts[k] for k in sorted(parts)) if parts else None
+
+
+def icc_profiles(root):
+    """(path, profile) for every PNG and JPEG under root carrying one."""
+    for d, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            path = os.path.join(d, name)
+            with open(path, "rb") as f:
+                b = f.read()
+            p = png_profile(b) if b[:8] == b"\x89PNG\r\n\x1a\n" else \
+                jpeg_profile(b) if b[:2] == b"\xff\xd8" else None
+            if p:
+                yield path, p
+
+
 def main():
     out = sys.argv[1]
+    icc = os.path.join(out, "icc")
+    os.makedirs(icc, exist_ok=True)
+    for var in ("IMSAFE_CORPUS", "IMSAFE_FIXTURES"):
+        root = os.environ.get(var)
+        for path, prof in icc_profiles(root) if root and os.path.isdir(root) else ():
+            flat = os.path.relpath(path, root).replace("/", "__")
+            with open(os.path.join(icc, var[7:].lower() + "__" + flat + ".icc"), "wb") as f:
+                f.write(prof)
     for sub, items in (("policy", POLICIES), ("filename", NAMES)):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)

@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
 build=$top/build-fuzz
 secs=${FUZZ_SECONDS:-45}
-targets=${*:-sanitize png jpeg gif sniff zip filename policy}
+targets=${*:-sanitize png jpeg gif sniff zip filename policy icc}
 
 [ -d "$corpus/pngsuite" ] || { echo "corpus not found at $corpus" >&2; exit 2; }
 [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >/dev/null 2>&1) || exit 2
@@ -47,14 +47,15 @@ for d in "$corpus" "$build/tests/fixtures"; do
         cp "$d/$f" "$work/seed-files/$(basename "$d")__$flat"
     done
 done
-/usr/bin/python3 "$top/fuzz/gen_seeds.py" "$work/seed-text" || exit 2
+IMSAFE_CORPUS=$corpus IMSAFE_FIXTURES=$build/tests/fixtures \
+    /usr/bin/python3 "$top/fuzz/gen_seeds.py" "$work/seed-text" || exit 2
 
 run_one() {
     t=$1
     mkdir -p "$work/corpus-$t" "$work/crash-$t"
     maxlen=""
     case $t in
-    filename | policy) set -- "$work/seed-text/$t" ;;
+    filename | policy | icc) set -- "$work/seed-text/$t" ;;
     sniff) set -- "$work/seed-files"; maxlen=-max_len=65536 ;;
     *) set -- "$work/seed-files" ;;
     esac

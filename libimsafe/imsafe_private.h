@@ -278,9 +278,23 @@ int imsafe__exif_orientation(const uint8_t *p, size_t n);
  * Orientation tag.  Returns its length (<= size) or 0. */
 size_t imsafe__exif_build(int orientation, uint8_t *dst, size_t size);
 
-/* ICC profile check (icc.c): 0 when the profile header and tag table are
- * sane and n <= max, else -1.  */
-int imsafe__icc_check(const uint8_t *p, size_t n, uint64_t max);
+/* ICC profiles (icc.c): the profile is parsed into its colorimetry and a
+ * new one is written from the numbers (never a byte of the sender's).
+ * channels: the image's colour channels (1 grey, 3 RGB; anything else
+ * drops every profile).  Returns CANONICAL (a recognised standard space,
+ * libimsafe's own copy) or REBUILT with *out (charged to the job, free
+ * with imsafe__free()), DROPPED with *out NULL (invalid, LUT-based,
+ * CMYK, contradicting the image, or no parametric fit: the caller notes
+ * note.icc_dropped), or FAILED when the job was rejected (over budget) or
+ * the allocator failed.  The profile must be at most max_icc_bytes. */
+enum imsafe__icc_kind {
+    IMSAFE__ICC_FAILED = -1,
+    IMSAFE__ICC_DROPPED = 0,
+    IMSAFE__ICC_CANONICAL = 1,
+    IMSAFE__ICC_REBUILT = 2
+};
+int imsafe__icc_rebuild(struct imsafe__job *job, const uint8_t *p, size_t n, int channels,
+                        uint8_t **out, size_t *out_len);
 
 /* Canonical palettes (palette.c): the table's order is decided from the
  * colours, never taken from the input.  rgba holds n (1..256) entries of

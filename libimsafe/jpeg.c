@@ -31,8 +31,8 @@
  *            tables, entropy coding re-optimised by libjpeg; pixel mode:
  *            decoded samples re-encoded), JFIF APP0 or Adobe APP14 as
  *            libjpeg writes them for the colour space, an EXIF APP1 holding
- *            only the Orientation tag (exif.c), a validated ICC profile as a
- *            fresh APP2 chain (icc.c)
+ *            only the Orientation tag (exif.c), an ICC profile written anew
+ *            from the sender's numbers, as a fresh APP2 chain (icc.c)
  *   dropped  every other APPn (EXIF with GPS, XMP, IPTC/APP13, MPF, ...),
  *            COM, JFIF thumbnails, restart markers, bytes after EOI, the
  *            sender's scan script (a progressive input is written with
@@ -527,7 +527,8 @@ static uint64_t icc_total(const struct walk *w)
     return total;
 }
 
-/* Collect, check and keep the ICC profile.  -1 when the job was rejected. */
+/* Collect the ICC profile and keep our rebuild of it.  -1 when the job was
+ * rejected. */
 static int keep_icc(struct imsafe__job *job, const struct walk *w, struct keep *k)
 {
     if (w->icc_segments == 0)
@@ -544,23 +545,24 @@ static int keep_icc(struct imsafe__job *job, const struct walk *w, struct keep *
     if (total > max)
         return imsafe__reject(job, IMSAFE_R_LIMIT_ICC_BYTES, "ICC profile %llu bytes, limit %llu",
                               (unsigned long long)total, (unsigned long long)max), -1;
-    k->icc = imsafe__alloc(job, (size_t)total);
-    if (k->icc == NULL)
+    uint8_t *sent = imsafe__alloc(job, (size_t)total);
+    if (sent == NULL)
         return -1;
     size_t at = 0;
     for (unsigned seq = 1; seq <= w->icc_segments; seq++)
         for (unsigned i = 0; i < w->icc_segments; i++)
             if (w->icc[i].seq == seq) {
-                memcpy(k->icc + at, job->in + w->icc[i].off, w->icc[i].len);
+                memcpy(sent + at, job->in + w->icc[i].off, w->icc[i].len);
                 at += w->icc[i].len;
             }
-    k->icc_len = at;
-    if (imsafe__icc_check(k->icc, k->icc_len, max) != 0) {
-        imsafe__free(job, k->icc);
-        k->icc = NULL;
-        k->icc_len = 0;
+    /* never the sender's bytes: a profile written anew from its numbers,
+     * for the image's own channels (a CMYK JPEG keeps none) */
+    int kind = imsafe__icc_rebuild(job, sent, at, (int)w->ncomp, &k->icc, &k->icc_len);
+    imsafe__free(job, sent);
+    if (kind == IMSAFE__ICC_FAILED)
+        return -1;
+    if (kind == IMSAFE__ICC_DROPPED)
         imsafe__note(job, IMSAFE_R_NOTE_ICC_DROPPED);
-    }
     return 0;
 }
 

@@ -16,8 +16,9 @@
  *   rebuilt PLTE and tRNS of palette images in canonical order (palette.c:
  *           R,G,B,A entries sorted by value, exact duplicates merged, tRNS
  *           without trailing opaque entries), every index remapped
- *   kept by policy  sRGB, gAMA, cHRM (keep_colorspace); iCCP after its size,
- *           zlib stream and profile header are validated (keep_icc)
+ *   kept by policy  sRGB, gAMA, cHRM (keep_colorspace)
+ *   rebuilt by policy  iCCP: the profile is inflated under its size limit,
+ *           parsed and written anew by icc.c (keep_icc)
  *   rebuilt IDAT (new zlib stream, non-interlaced), IEND
  *   dropped interlacing, tEXt zTXt iTXt tIME eXIf pHYs bKGD sBIT hIST sPLT
  *           oFFs pCAL sCAL sTER cICP mDCV cLLI and every unknown ancillary
@@ -256,14 +257,26 @@ static int walk_iccp(struct imsafe__job *job, struct pngwalk *w, const uint8_t *
         return imsafe__reject(job, IMSAFE_R_LIMIT_ICC_BYTES, "iCCP inflates past %llu bytes",
                               (unsigned long long)max), -1;
     }
-    if (zr != Z_STREAM_END || zs.avail_in != 0 || imsafe__icc_check(buf, used, max) != 0) {
+    if (zr != Z_STREAM_END || zs.avail_in != 0) {
         imsafe__free(job, buf);
         imsafe__note(job, IMSAFE_R_NOTE_ICC_DROPPED);
         imsafe__detail(job, "invalid ICC profile dropped");
         return 0;
     }
-    w->icc = buf;
-    w->icc_len = used;
+    if (!imsafe__opt(job->policy, IMSAFE_OPT_KEEP_ICC)) {
+        imsafe__free(job, buf); /* inflated only to bound it: noted when written */
+        return 0;
+    }
+    /* never the sender's bytes: a profile written anew from its numbers */
+    int kind = imsafe__icc_rebuild(job, buf, used, w->color == 0 || w->color == 4 ? 1 : 3,
+                                   &w->icc, &w->icc_len);
+    imsafe__free(job, buf);
+    if (kind == IMSAFE__ICC_FAILED)
+        return -1;
+    if (kind == IMSAFE__ICC_DROPPED) {
+        imsafe__note(job, IMSAFE_R_NOTE_ICC_DROPPED);
+        imsafe__detail(job, "ICC profile dropped: no matrix/TRC rebuild for this image");
+    }
     return 0;
 }
 
