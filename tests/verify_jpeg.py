@@ -13,10 +13,19 @@ PNM) for inputs Pillow cannot decode.  Prints "N passed, N failed"; exit 0,
 1 on any failure, 99 on a hard error (bad arguments, unreadable list).
 """
 import io
+import os
 import subprocess
 import sys
 
 from PIL import Image
+
+# configure finds the decoders; make check passes their absolute paths.
+try:
+    DJPEG = os.environ["IMSAFE_DJPEG"]
+    JPEGTRAN = os.environ["IMSAFE_JPEGTRAN"]
+except KeyError as e:
+    print("hard error: %s is not set (run through make check)" % e, file=sys.stderr)
+    sys.exit(99)
 
 
 def pillow(path):
@@ -27,7 +36,7 @@ def pillow(path):
 
 def djpeg(path):
     """Decode with djpeg; returns (mode, size, bytes) or raises."""
-    r = subprocess.run(["djpeg", "-pnm", path], capture_output=True, timeout=120)
+    r = subprocess.run([DJPEG, "-pnm", path], capture_output=True, timeout=120)
     if r.returncode != 0 or not r.stdout:
         raise RuntimeError("djpeg: " + r.stderr.decode("ascii", "replace").strip())
     with Image.open(io.BytesIO(r.stdout)) as im:
@@ -61,7 +70,7 @@ def is_progressive(path):
 
 def jpegtran_pixels(inp):
     """The input transcoded by jpegtran (sequential, no marker), decoded."""
-    r = subprocess.run(["jpegtran", "-copy", "none", "-optimize", inp],
+    r = subprocess.run([JPEGTRAN, "-copy", "none", "-optimize", inp],
                        capture_output=True, timeout=120)
     if r.returncode != 0:
         raise RuntimeError("jpegtran failed")
