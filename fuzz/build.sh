@@ -29,8 +29,12 @@ mkdir -p "$build" "$OUT"
 
 [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi)
 (cd "$build" && CC="$CC" CFLAGS="$CFLAGS" "$top/configure" -q --disable-shared \
-    --enable-static --with-corpus="$corpus")
+    --enable-static --without-corpus)
 make -C "$build" -j"$(nproc)" libimsafe.la
+# python3 (with Pillow, for the fixtures) as configure found it: never a
+# bare name (see configure.ac)
+py=$(sed -n 's/^IMSAFE_PYTHON = //p' "$build/Makefile")
+[ -x "$py" ] || { echo "configure found no python3 with Pillow (python3-pil)" >&2; exit 1; }
 
 deps_cflags=$(pkg-config --cflags libpng libjpeg zlib lcms2)
 deps_libs="$(pkg-config --libs libpng libjpeg zlib lcms2) -lgif -lm"
@@ -50,12 +54,12 @@ seeds=$build/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds"
 export IMSAFE_CORPUS="$corpus"
-/usr/bin/python3 "$top/fuzz/gen_seeds.py" "$seeds/text" || python3 "$top/fuzz/gen_seeds.py" "$seeds/text"
+"$py" "$top/fuzz/gen_seeds.py" "$seeds/text"
 for g in "$top"/tests/gen/*.py; do
-    /usr/bin/python3 "$g" "$seeds/fixtures" >/dev/null 2>&1 || true
+    "$py" "$g" "$seeds/fixtures" >/dev/null 2>&1 || true
 done
 zip_dirs() { # zip_dirs OUTZIP DIR...
-    python3 - "$@" <<'PY'
+    "$py" - "$@" <<'PY'
 import os, sys, zipfile
 out, dirs = sys.argv[1], sys.argv[2:]
 skip = (".tsv", ".md", ".txt", "SHA256SUMS", "LICENSE", "COPYING")

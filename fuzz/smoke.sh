@@ -32,6 +32,9 @@ progs=""
 for t in $targets; do progs="$progs fuzz/fuzz_$t"; done
 # shellcheck disable=SC2086
 make -s -C "$build" -j2 $progs tests/fixtures/.stamp || exit 2
+# python3 as configure found it (never a bare name; see configure.ac)
+py=$(sed -n 's/^IMSAFE_PYTHON = //p' "$build/Makefile")
+[ -x "$py" ] || { echo "configure found no python3 with Pillow (IMSAFE_PYTHON)" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/imsafe-fuzz.XXXXXX")
 echo "== fuzz smoke: ${secs}s per harness, two at a time; work files in $work"
@@ -48,7 +51,7 @@ for d in "$corpus" "$build/tests/fixtures"; do
     done
 done
 IMSAFE_CORPUS=$corpus IMSAFE_FIXTURES=$build/tests/fixtures \
-    /usr/bin/python3 "$top/fuzz/gen_seeds.py" "$work/seed-text" || exit 2
+    "$py" "$top/fuzz/gen_seeds.py" "$work/seed-text" || exit 2
 
 run_one() {
     t=$1

@@ -5,6 +5,7 @@
 # corpus-png.sh (it runs the whole set); here only its gif/ outputs are
 # decoded and compared.
 set -u
+: "${IMSAFE_PYTHON:?run through make check (configure finds python3)}"
 out="$IMSAFE_BUILDDIR/tests/out/gif"
 rm -rf "$out" && mkdir -p "$out" || exit 99
 rc=0
@@ -16,7 +17,7 @@ cat "$out/gif/pairs.tsv" > "$pairs" || exit 99
 if [ -f "$out/exploits/pairs.tsv" ]; then
     grep "/exploits/gif/" "$out/exploits/pairs.tsv" >> "$pairs"
 fi
-/usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_gif.py" "$pairs"
+"$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_gif.py" "$pairs"
 v=$?
 [ $v -eq 99 ] && exit 99
 [ $v -ne 0 ] && rc=1

@@ -19,7 +19,7 @@ set -u
 [ -d "$IMSAFE_FIXTURES/icc" ] || { echo "hard error: no ICC fixtures"; exit 99; }
 out="$IMSAFE_BUILDDIR/tests/out/icc"
 rm -rf "$out" && mkdir -p "$out/profiles" "$out/images" || exit 99
-verify="/usr/bin/python3 $IMSAFE_SRCDIR/tests/verify_icc.py"
+verify="$IMSAFE_PYTHON $IMSAFE_SRCDIR/tests/verify_icc.py"
 rc=0
 $verify extract "$out/profiles" "$IMSAFE_CORPUS" >"$out/corpus-images.txt" || exit 99
 ls "$IMSAFE_FIXTURES"/icc/* >"$out/fixture-images.txt" || exit 99

@@ -6,6 +6,7 @@
 # outputs to identical pixels, pixel-mode outputs to the same size and mode.
 # Exit 0 when all pass, 1 on any failure, 99 on a hard error.
 set -u
+: "${IMSAFE_PYTHON:?run through make check (configure finds python3)}"
 out="$IMSAFE_BUILDDIR/tests/out/jpeg"
 rm -rf "$out" && mkdir -p "$out" || exit 99
 rc=0
@@ -22,7 +23,7 @@ step() {
 step "$IMSAFE_BUILDDIR/tests/corpus_run" jpeg "$out/lossless"
 step "$IMSAFE_BUILDDIR/tests/corpus_run" --policy 'jpeg_progressive = baseline' jpeg "$out/sequential"
 step "$IMSAFE_BUILDDIR/tests/corpus_run" --lossy --policy 'jpeg_mode = pixels' jpeg "$out/pixels"
-step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" lossless "$out/lossless/pairs.tsv"
-step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" sequential "$out/sequential/pairs.tsv"
-step /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_jpeg.py" pixels "$out/pixels/pairs.tsv"
+step "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_jpeg.py" lossless "$out/lossless/pairs.tsv"
+step "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_jpeg.py" sequential "$out/sequential/pairs.tsv"
+step "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_jpeg.py" pixels "$out/pixels/pairs.tsv"
 exit $rc

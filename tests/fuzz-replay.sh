@@ -9,13 +9,13 @@
 # Prints "N passed, N failed" over harnesses; exit 0, 1 (failure) or 99.
 set -u
 : "${IMSAFE_CORPUS:?run through make check}" "${IMSAFE_SRCDIR:?}" "${IMSAFE_BUILDDIR:?}"
-: "${IMSAFE_FIXTURES:?}"
+: "${IMSAFE_FIXTURES:?}" "${IMSAFE_PYTHON:?}"
 for d in "$IMSAFE_CORPUS/pngsuite" "$IMSAFE_FIXTURES"; do
     [ -d "$d" ] || { echo "hard error: $d is missing" >&2; exit 99; }
 done
 seeds=$IMSAFE_BUILDDIR/fuzz/seeds
 rm -rf "$seeds"
-/usr/bin/python3 "$IMSAFE_SRCDIR/fuzz/gen_seeds.py" "$seeds" || exit 99
+"$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/fuzz/gen_seeds.py" "$seeds" || exit 99
 
 passed=0
 failed=0

@@ -8,5 +8,5 @@ out="$IMSAFE_BUILDDIR/tests/out/palette"
 rm -rf "$out" && mkdir -p "$out" || exit 99
 [ -x "$IMSAFE_BUILDDIR/tools/imsafe-check" ] || { echo "hard error: imsafe-check not built"; exit 99; }
 [ -d "$IMSAFE_FIXTURES/palette" ] || { echo "hard error: no palette fixtures in $IMSAFE_FIXTURES"; exit 99; }
-exec /usr/bin/python3 "$IMSAFE_SRCDIR/tests/verify_palette.py" \
+exec "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_palette.py" \
     "$IMSAFE_BUILDDIR/tools/imsafe-check" "$IMSAFE_FIXTURES" "$out"

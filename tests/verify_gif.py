@@ -18,7 +18,9 @@ screen (bytes 6-9 of the file) before comparing.  An output that is a PNG
 (gif_to_png) must equal the input's first frame.
 
 Where Pillow cannot decode the input, ImageMagick (`convert -coalesce`, a
-decoder independent of both giflib and Pillow) renders every frame of input
+decoder independent of both giflib and Pillow, run by the paths configure
+found in IMSAFE_CONVERT and IMSAFE_IDENTIFY: Debian's convert-im6.q16, as a
+program named convert need not be ImageMagick) renders every frame of input
 and output to RGBA and the two must be byte-identical with the same frame
 count; Debian's Pillow 9.4 fails on some valid files (e.g. "image has no
 palette" on a frame without a local table after an RGB frame).  A GIF with
@@ -27,6 +29,7 @@ with its own block walk and requires zero in both files.
 
 Prints "N passed, N failed"; exits 0, 1 on any failure, 99 on a hard error.
 """
+import os
 import struct
 import subprocess
 import sys
@@ -35,6 +38,13 @@ try:
     from PIL import Image, ImageSequence
 except ImportError:  # pragma: no cover - the test environment has Pillow
     print("hard error: Pillow (python3-pil) is not installed", file=sys.stderr)
+    sys.exit(99)
+
+try:
+    CONVERT = os.environ["IMSAFE_CONVERT"]
+    IDENTIFY = os.environ["IMSAFE_IDENTIFY"]
+except KeyError as e:
+    print("hard error: %s is not set (run through make check)" % e, file=sys.stderr)
     sys.exit(99)
 
 
@@ -123,9 +133,9 @@ def normalise(rgba):
 def magick_frames(path):
     """(frame count, coalesced RGBA bytes) from ImageMagick, or None."""
     try:
-        n = subprocess.run(["identify", "-format", "%p\\n", path], capture_output=True,
+        n = subprocess.run([IDENTIFY, "-format", "%p\\n", path], capture_output=True,
                            timeout=60, check=True).stdout.split()
-        px = subprocess.run(["convert", path, "-coalesce", "-depth", "8", "rgba:-"],
+        px = subprocess.run([CONVERT, path, "-coalesce", "-depth", "8", "rgba:-"],
                             capture_output=True, timeout=60, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None

@@ -64,7 +64,7 @@ def is_zip(path):
             zipfile.ZipFile(path).namelist()
         except (zipfile.BadZipFile, OSError, ValueError):
             py = False
-    r = subprocess.run(["/usr/bin/unzip", "-l", path], stdout=subprocess.DEVNULL,
+    r = subprocess.run([os.environ["IMSAFE_UNZIP"], "-l", path], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
     return py, r.returncode in (0, 1)  # 1: warnings, archive listed anyway
 

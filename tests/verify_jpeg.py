@@ -19,10 +19,19 @@ PNM) for inputs Pillow cannot decode.  Prints "N passed, N failed"; exit 0,
 1 on any failure, 99 on a hard error (bad arguments, unreadable list).
 """
 import io
+import os
 import subprocess
 import sys
 
 from PIL import Image
+
+# configure finds the decoders; make check passes their absolute paths.
+try:
+    DJPEG = os.environ["IMSAFE_DJPEG"]
+    JPEGTRAN = os.environ["IMSAFE_JPEGTRAN"]
+except KeyError as e:
+    print("hard error: %s is not set (run through make check)" % e, file=sys.stderr)
+    sys.exit(99)
 
 
 def pillow(path):
@@ -39,7 +48,7 @@ EOF_WARNING = b"Premature end of JPEG file"
 def djpeg(path, eof_ok=False):
     """Decode with djpeg; returns (mode, size, bytes) or raises.  eof_ok:
     an input may lack its EOI when that is djpeg's only warning."""
-    r = subprocess.run(["djpeg", "-pnm", path], capture_output=True, timeout=120)
+    r = subprocess.run([DJPEG, "-pnm", path], capture_output=True, timeout=120)
     eof_only = eof_ok and r.returncode == 2 and r.stderr.strip() == EOF_WARNING
     if (r.returncode != 0 and not eof_only) or not r.stdout:
         raise RuntimeError("djpeg: " + r.stderr.decode("ascii", "replace").strip())
@@ -74,7 +83,7 @@ def is_progressive(path):
 
 def jpegtran_pixels(inp):
     """The input transcoded by jpegtran (sequential, no marker), decoded."""
-    r = subprocess.run(["jpegtran", "-copy", "none", "-optimize", inp],
+    r = subprocess.run([JPEGTRAN, "-copy", "none", "-optimize", inp],
                        capture_output=True, timeout=120)
     if r.returncode != 0:
         raise RuntimeError("jpegtran failed")

@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - the test environment has Pillow
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import verify_gif  # noqa: E402  (the GIF frame comparison, shared)
 
-UNZIP = "/usr/bin/unzip"
+UNZIP = os.environ["IMSAFE_UNZIP"]
 ZIP_ENTRY = b"payload.txt"
 MARKUP = (b"%pdf-", b"<script", b"<html")
 

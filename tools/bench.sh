@@ -89,7 +89,7 @@ find_peer() {
 install_peers() {
   local pkgs=()
   [[ -n $(find_peer jpegtran) ]] || pkgs+=(libjpeg-turbo-progs)
-  [[ -n $(find_peer convert) ]] || pkgs+=(imagemagick)
+  [[ -n $(find_peer convert-im6.q16) ]] || pkgs+=(imagemagick-6.q16)
   [[ -n $(find_peer vips) ]] || pkgs+=(libvips-tools)
   [[ -n $(find_peer gifsicle) ]] || pkgs+=(gifsicle)
   ((${#pkgs[@]})) || return 0
@@ -101,7 +101,9 @@ install_peers() {
   fi
 }
 install_peers
-JPEGTRAN=$(find_peer jpegtran); CONVERT=$(find_peer convert)
+# ImageMagick by Debian's own name first: a `convert` on PATH need not be it.
+JPEGTRAN=$(find_peer jpegtran); CONVERT=$(find_peer convert-im6.q16)
+[[ -n $CONVERT ]] || CONVERT=$(find_peer convert)
 VIPS=$(find_peer vips); GIFSICLE=$(find_peer gifsicle)
 MISSING=()
 [[ -n $JPEGTRAN ]] || MISSING+=("jpegtran (libjpeg-turbo-progs)")

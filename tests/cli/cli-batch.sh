@@ -11,7 +11,7 @@
 
 set -u
 
-PY=/usr/bin/python3
+PY=$IMSAFE_PYTHON
 builddir=${IMSAFE_BUILDDIR:-.}
 check=$builddir/tools/imsafe-check
 out=$builddir/tests/out/cli-batch

@@ -16,7 +16,7 @@
 
 set -u
 
-PY=/usr/bin/python3
+PY=$IMSAFE_PYTHON
 builddir=${IMSAFE_BUILDDIR:-.}
 srcdir=${IMSAFE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 check=$builddir/tools/imsafe-check

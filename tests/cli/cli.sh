@@ -18,7 +18,7 @@
 
 set -u
 
-PY=/usr/bin/python3
+PY=$IMSAFE_PYTHON
 builddir=${IMSAFE_BUILDDIR:-.}
 srcdir=${IMSAFE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 corpus=${IMSAFE_CORPUS:-}

@@ -190,7 +190,7 @@ def jpegtran(data, *args, script=None):
     """/usr/bin/jpegtran (libjpeg-turbo-progs) on data; script: a -scans
     script, for a sender's own progression or a multi-scan sequential file."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = ["/usr/bin/jpegtran", "-copy", "none"] + list(args)
+        cmd = [os.environ["IMSAFE_JPEGTRAN"], "-copy", "none"] + list(args)
         if script is not None:
             path = os.path.join(tmp, "scans.txt")
             with open(path, "w", encoding="ascii") as fh:

@@ -308,7 +308,7 @@ def directories(d):
         out = os.path.join(os.path.abspath(d), "vendor_dirs_infozip.zip")
         if os.path.exists(out):
             os.remove(out)
-        subprocess.run(["/usr/bin/zip", "-q", "-r", "-X", out, "go.mod", "vendor"], cwd=tmp,
+        subprocess.run([os.environ["IMSAFE_ZIP"], "-q", "-r", "-X", out, "go.mod", "vendor"], cwd=tmp,
                        check=True)
     # a directory named like a program holds nothing that runs ...
     write(d, "dir_named_exe.zip", build([Entry("setup.exe/", b"", method=0),
