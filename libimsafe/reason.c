@@ -150,6 +150,12 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "decoder warnings were tolerated by policy"),
     R(NOTE_EXTENSIONS_DROPPED, "note.extensions_dropped",
       "GIF comment, plain-text and application extensions were dropped"),
+    R(NOTE_RESERVED_98, "note.reserved_98", "placeholder for a value allocated elsewhere"),
+    R(NOTE_RESERVED_99, "note.reserved_99", "placeholder for a value allocated elsewhere"),
+    R(POLYGLOT_OUTPUT, "polyglot.output",
+      "the rebuilt output still holds a foreign format after a second encoding"),
+    R(NOTE_REENCODED, "note.reencoded",
+      "the first rebuild held a foreign format: the image was encoded again another way"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

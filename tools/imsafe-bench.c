@@ -324,6 +324,12 @@ static int sink_to_file(void *opaque, const void *data, size_t len)
     return fwrite(data, 1, len, opaque) == len ? 0 : -1;
 }
 
+static int sink_rewind(void *opaque)
+{
+    FILE *f = opaque;
+    return fflush(f) == 0 && ftruncate(fileno(f), 0) == 0 && fseek(f, 0, SEEK_SET) == 0 ? 0 : -1;
+}
+
 /* Sanitize in into OUT.tmp through a sink, renamed to OUT when accepted. */
 static int one_to_file(imsafe_ctx *ctx, const imsafe_policy *p, const char *path,
                        const unsigned char *in, size_t len, const char *out, imsafe_result **r)
@@ -332,7 +338,7 @@ static int one_to_file(imsafe_ctx *ctx, const imsafe_policy *p, const char *path
     FILE *f = NULL;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", out) >= (int)sizeof tmp || !(f = fopen(tmp, "wb")))
         return fprintf(stderr, "imsafe-bench: %s: cannot write\n", out), -1;
-    imsafe_sink sink = {sink_to_file, f, 0};
+    imsafe_sink sink = {sink_to_file, f, 0, sink_rewind};
     imsafe_status st = imsafe_sanitize_to(ctx, p, in, len, base_name(path), NULL, &sink, r);
     imsafe_verdict v = imsafe_result_verdict(*r);
     int ok = st == IMSAFE_OK && (v != IMSAFE_PASSED || fwrite(in, 1, len, f) == len);

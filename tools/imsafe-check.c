@@ -315,6 +315,19 @@ static int sink_write(void *opaque, const void *data, size_t len)
     return 0;
 }
 
+/* The output gate refused a first encoding: start the file and the digest
+ * over (the temporary file is truncated, never the destination). */
+static int sink_rewind(void *opaque)
+{
+    struct sinkstate *ss = opaque;
+    SHA256Init(&ss->sha);
+    if (ss->fd >= 0 && (ftruncate(ss->fd, 0) != 0 || lseek(ss->fd, 0, SEEK_SET) != 0)) {
+        ss->err = strerror(errno);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ reports */
 
 static void put_notes_json(struct str *s, const imsafe_result *r)
@@ -402,7 +415,7 @@ static const char *judge_into(const struct batch *b, imsafe_ctx *ctx, struct ite
 {
     const char *name = b->o->name ? b->o->name : base_name(it->path);
     struct sinkstate ss = {.fd = of->fd, .hash = b->o->json};
-    imsafe_sink sink = {sink_write, &ss, 0};
+    imsafe_sink sink = {sink_write, &ss, 0, sink_rewind};
     imsafe_result *r = NULL;
     char sha_out[SHA256_DIGEST_STRING_LENGTH] = "";
     SHA256Init(&ss.sha);
