@@ -805,9 +805,11 @@ static int put_gce(struct rebuild *r)
  * The output gate's second encoding of a frame: LZW of our own, written
  * through EGifPutCode (giflib 5.2.1 offers no control of its dictionary or
  * clear points).  Every pixel is a literal code and a clear code comes
- * before the code width would grow, so all codes are min+1 bits wide: a
- * stream no pixel sequence can steer into chosen bytes the way a crafted
- * image steers giflib's dictionary.  Lossless, about 9 bits a pixel.
+ * before the code width would grow, so all codes are min+1 bits wide.  A
+ * pixel stream crafted against giflib makes it emit literals too, so the
+ * stream starts with two clear codes: every later code moves by min+1
+ * bits, a different bit alignment from giflib's, and the crafted bytes
+ * fall apart.  Lossless; about 9 bits a pixel.
  */
 struct lzw_out {
     GifFileType *e;
@@ -850,6 +852,7 @@ static int put_literal_lzw(struct rebuild *r, uint32_t cw, uint32_t ch)
     struct lzw_out o;
     memset(&o, 0, sizeof o);
     o.e = e;
+    lzw_put(&o, clear, width);
     lzw_put(&o, clear, width);
     for (uint32_t i = 0; i < ch; i++) {
         const uint8_t *row = r->frame + (size_t)(r->dec->Image.Interlace ? interlaced_row(i, ch) : i) * cw;
