@@ -117,6 +117,11 @@ struct imsafe__scan {
     uint64_t end_overflow; /* 1 + offset, 0: none */
     uint64_t pdf_tail;     /* 1 + offset of the last trailer keyword, 0: none */
     imsafe_type head_type;
+    /* signature groups by first byte (and after '<' by the second): the
+     * table's indices in order, each group's start and length */
+    uint8_t order[64];
+    uint8_t grp_start[256], grp_len[256];
+    uint8_t lt_start[256], lt_len[256];
 };
 void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode);
 void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n);

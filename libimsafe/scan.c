@@ -163,13 +163,21 @@ static unsigned le16(const uint8_t *p)
     return (unsigned)p[0] | (unsigned)p[1] << 8;
 }
 
-static int matches(const struct sig *g, const uint8_t *p, size_t avail)
+static inline int matches(const struct sig *g, const uint8_t *p, size_t avail)
 {
+    /* byte by byte: a flood of near misses ("PKPK...") fails at byte 2 or
+     * 3, cheaper than a call to memcmp */
     if (g->len > avail)
         return 0;
-    if (!g->nocase)
-        return memcmp(p, g->s, g->len) == 0;
-    for (size_t k = 0; k < g->len; k++)
+    if (!g->nocase) {
+        if (p[0] != (uint8_t)g->s[0])
+            return 0; /* the group folds case; this signature does not */
+        for (size_t k = 1; k < g->len; k++)
+            if (p[k] != (uint8_t)g->s[k])
+                return 0;
+        return 1;
+    }
+    for (size_t k = 1; k < g->len; k++)
         if (lower(p[k]) != (uint8_t)g->s[k])
             return 0;
     return 1;
@@ -295,16 +303,64 @@ static void check(struct imsafe__scan *s, const struct sig *g, const uint8_t *p,
     }
 }
 
-/* One candidate position: the signatures of this mode that start here. */
-static void candidate(struct imsafe__scan *s, const uint8_t *p, size_t avail, uint64_t off)
+/* One candidate position: the signatures of this mode that start with its
+ * first byte (after '<': with its first two bytes).  Each group is a few
+ * entries, so a flood of candidates ("PKPK...", "<?<?...") costs a few
+ * compares a byte. */
+static inline void candidate(struct imsafe__scan *s, const uint8_t *p, size_t avail, uint64_t off)
 {
-    if (p[0] == '<' && (avail < 2 || !after_lt[p[1]]))
-        return;
-    for (size_t i = 0; i < NSIGS; i++) {
-        const struct sig *g = &sigs[i];
-        if ((g->modes & s->modes) && lower(p[0]) == lower((uint8_t)g->s[0]) && matches(g, p, avail))
+    if (avail > IMSAFE__SCAN_WINDOW)
+        avail = IMSAFE__SCAN_WINDOW; /* the same answer whatever the pieces */
+    size_t from, n;
+    if (p[0] == '<') {
+        if (avail < 2 || !after_lt[p[1]])
+            return;
+        from = s->lt_start[lower(p[1])];
+        n = s->lt_len[lower(p[1])];
+    } else {
+        from = s->grp_start[lower(p[0])];
+        n = s->grp_len[lower(p[0])];
+    }
+    for (size_t k = from; k < from + n; k++) {
+        const struct sig *g = &sigs[s->order[k]];
+        if (matches(g, p, avail))
             check(s, g, p, avail, off);
     }
+}
+
+/* Order the table by (first byte, second byte after '<') and note where
+ * each group starts: the index candidate() walks.  A counting sort: keys
+ * 0..255 are a folded first byte, 256..511 '<' and a folded second byte. */
+typedef char sigs_fit_order[NSIGS <= sizeof(((struct imsafe__scan *)0)->order) ? 1 : -1];
+
+static void index_sigs(struct imsafe__scan *s)
+{
+    unsigned key[NSIGS];
+    uint8_t count[512], start[512];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < NSIGS; i++) {
+        const uint8_t *g = (const uint8_t *)sigs[i].s;
+        if (!(sigs[i].modes & s->modes)) {
+            key[i] = 512; /* not this mode's: left out of the index */
+            continue;
+        }
+        key[i] = g[0] == '<' ? 256u + lower(g[1]) : lower(g[0]);
+        count[key[i]]++;
+    }
+    unsigned pos = 0;
+    for (unsigned k = 0; k < 512; k++) {
+        start[k] = (uint8_t)pos;
+        pos += count[k];
+    }
+    for (unsigned c = 0; c < 256; c++) {
+        s->grp_start[c] = start[c];
+        s->grp_len[c] = count[c];
+        s->lt_start[c] = start[256 + c];
+        s->lt_len[c] = count[256 + c];
+    }
+    for (size_t i = 0; i < NSIGS; i++)
+        if (key[i] < 512)
+            s->order[start[key[i]]++] = (uint8_t)i;
 }
 
 /* Scan positions [from, to) of a view of vlen bytes starting at absolute
@@ -322,6 +378,7 @@ void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode)
     memset(s, 0, sizeof *s);
     s->mode = mode;
     s->modes = mode == IMSAFE__SCAN_TAIL ? M_TAIL : M_OUT;
+    index_sigs(s);
 }
 
 void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n)
