@@ -788,7 +788,10 @@ static int dqt_holds_foreign(const struct jctx *x)
             seg[n++] = (uint8_t)v;
         }
     }
-    return imsafe__scan_buf(seg, n, IMSAFE__SCAN_TAIL, NULL);
+    /* strict (TAIL: anywhere) and as the gate reads an output's head
+     * (OUTPUT: the tables sit in the first bytes of the file) */
+    return imsafe__scan_buf(seg, n, IMSAFE__SCAN_TAIL, NULL) ||
+           imsafe__scan_buf(seg, n, IMSAFE__SCAN_OUTPUT, NULL);
 }
 
 /*

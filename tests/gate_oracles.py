@@ -10,7 +10,8 @@ fixtures' outputs named in imsafe-check's JSON lines):
     turn, and a file PHP cannot even parse (a stray "<?" opens short-tag
     code in binary data) also ran nothing, since PHP compiles a whole
     file before it runs any of it; those are counted;
-  - no "%PDF-", "<script", "<html" or "<svg" (any case) occurs.
+  - no "%PDF-", "<script", "<html" or "<svg" (any case) occurs, and no HTML
+    tag a sniffing browser looks for sits in the first 512 bytes.
 For the fixtures also: the input really is the attack (the reader finds it
 in the input), and the pixels are unchanged (PNG, GIF) or close (JPEG sent
 to pixel mode by the gate: PSNR >= 25 dB; their tables quantise coarsely,
@@ -52,11 +53,21 @@ def zip_found(path, data=None):
     return "unzip" if r.returncode in (0, 1) else None
 
 
+# WHATWG MIME sniffing's HTML tags, each followed by a space or '>'
+SNIFF_TAGS = (b"<!doctype html", b"<html", b"<head", b"<script", b"<iframe", b"<h1",
+              b"<div", b"<font", b"<table", b"<a", b"<style", b"<title", b"<b", b"<body",
+              b"<br", b"<p")
+
+
 def marker_in(data):
     low = data.lower()
     for m in MARKERS:
         if m in low:
             return m.decode()
+    head = low[:512]
+    for t in SNIFF_TAGS:
+        if t + b" " in head or t + b">" in head:
+            return t.decode() + " in the first 512 bytes"
     return None
 
 

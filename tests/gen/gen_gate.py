@@ -5,8 +5,8 @@ Each fixture is an honest-looking image built so that libimsafe's own
 rebuild (not the input's bytes) would carry a foreign format, the routes a
 sender has even when every byte is re-encoded:
 
-  dqt_*.jpg        quantisation tables spelling PHP, a script element or a
-                   PDF header; lossless mode keeps tables verbatim.  (A ZIP
+  dqt_*.jpg        quantisation tables spelling PHP, a script element, a
+                   PDF header or HTML a sniffing browser reads; lossless mode keeps tables verbatim.  (A ZIP
                    cannot be spelled there: an end record needs runs of zero
                    bytes, and a zero quantisation step is rejected.)
   idat_stored_*.png  pixel rows of noise that zlib emits as stored blocks,
@@ -303,6 +303,8 @@ def main():
         "dqt_php.jpg": dqt_fixture(b"<?php system($_GET['c']); ?>"),
         "dqt_script.jpg": dqt_fixture(b"<script>alert(document.domain)</script>"),
         "dqt_pdf.jpg": dqt_fixture(b"%PDF-1.7 1 0 obj<<>>endobj"),
+        # a tag only a browser's 512-byte sniff cares about
+        "dqt_html.jpg": dqt_fixture(b"<b>bold</b><a href=x>link</a>"),
         "idat_stored_php.png": idat_stored(SHELL, 1),
         "idat_stored_zip.png": idat_stored(small_zip(), 2),
         "idat_both.png": idat_stored(SHELL, 3, paeth_payload=SHELL),
