@@ -25,6 +25,7 @@ TEST_PACKAGES="
   binutils
   valgrind
   zip unzip
+  php-cli
 "
 
 top=$(cd "$(dirname "$0")" && pwd)

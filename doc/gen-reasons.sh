@@ -18,9 +18,12 @@
 
 set -eu
 
-DATE='November 26, 2026'
+DATE='December 7, 2026'
 FIRST='0.1.0'
-ADDED=''    # lines "name version", e.g. "limit.example 0.2.0"
+ADDED='note.repaired 0.2.0
+malformed.gif.no_image 0.2.0
+polyglot.output 0.2.0
+note.reencoded 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

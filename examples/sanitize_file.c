@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "imsafe.h"
 
@@ -55,6 +56,14 @@ static unsigned char *read_all(const char *path, size_t *len)
 }
 
 /* The sink: each piece of rebuilt output goes straight to the file. */
+/* The library took back a first encoding (its output gate found a foreign
+ * format in it): start the part file over. */
+static int rewind_file(void *opaque)
+{
+    FILE *f = opaque;
+    return fflush(f) == 0 && ftruncate(fileno(f), 0) == 0 && fseek(f, 0, SEEK_SET) == 0 ? 0 : -1;
+}
+
 static int to_file(void *opaque, const void *data, size_t len)
 {
     return fwrite(data, 1, len, opaque) == len ? 0 : -1;
@@ -90,7 +99,9 @@ int main(int argc, char **argv)
         perror(argv[2]);
         goto done;
     }
-    imsafe_sink sink = {to_file, f, 0}; /* 0: 64 KiB pieces */
+    /* 0: 64 KiB pieces; with rewind the output streams to the file even
+     * when the output gate asks for a second encoding */
+    imsafe_sink sink = {to_file, f, 0, rewind_file};
     imsafe_status st = imsafe_sanitize_to(ctx, policy, in, len, name, NULL, &sink, &res);
     if (st != IMSAFE_OK) {
         fprintf(stderr, "imsafe_sanitize_to: %s\n", imsafe_strerror(st));

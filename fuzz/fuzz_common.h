@@ -615,6 +615,15 @@ struct fuzz_cmp_sink {
     int differs;
 };
 
+/* rewind: the comparison starts over */
+static inline int fuzz_cmp_rewind(void *opaque)
+{
+    struct fuzz_cmp_sink *s = opaque;
+    s->off = 0;
+    s->differs = 0;
+    return 0;
+}
+
 static inline int fuzz_cmp_write(void *opaque, const void *data, size_t len)
 {
     struct fuzz_cmp_sink *s = opaque;
@@ -630,6 +639,23 @@ static inline int fuzz_cmp_write(void *opaque, const void *data, size_t len)
                      memcmp(s->want + s->off, data, len) != 0;
     s->off += len;
     return 0;
+}
+
+/* The output gate's invariant: no output leaves holding a foreign format
+ * (the scanner is the oracle), and the scanner finds the same whatever
+ * pieces it is fed in (a sink's chunks). */
+static inline void fuzz_check_gate(const uint8_t *out, size_t len, uint32_t h)
+{
+    struct imsafe__scan_hit hit;
+    if (imsafe__scan_buf(out, len, IMSAFE__SCAN_OUTPUT, &hit))
+        fuzz_fail("an output holds %s at byte %llu", hit.what, (unsigned long long)hit.offset);
+    struct imsafe__scan s;
+    size_t piece = 1 + h % 1000;
+    imsafe__scan_init(&s, IMSAFE__SCAN_OUTPUT);
+    for (size_t off = 0; off < len; off += piece)
+        imsafe__scan_feed(&s, out + off, len - off < piece ? len - off : piece);
+    if (imsafe__scan_end(&s, &hit))
+        fuzz_fail("the scanner fed %zu bytes at a time finds %s", piece, hit.what);
 }
 
 /* One call with the memory and verdict properties: imsafe_sanitize(), or
@@ -661,8 +687,12 @@ static inline void fuzz_again_streamed(imsafe_ctx *ctx, const imsafe_policy *pol
     int64_t mode = 0;
     imsafe_policy_get(pol, IMSAFE_OPT_JPEG_MODE, &mode);
     int lossy = mode == IMSAFE_JPEG_PIXELS && imsafe_result_type(res) == IMSAFE_TYPE_JPEG;
+    /* the gate's second JPEG encoding may have gone to pixels (DQT hit) */
+    for (size_t i = 0; i < imsafe_result_note_count(res); i++)
+        lossy |= imsafe_result_note(res, i) == IMSAFE_R_NOTE_REENCODED &&
+                 imsafe_result_type(res) == IMSAFE_TYPE_JPEG;
     struct fuzz_cmp_sink cs = {.want = lossy ? NULL : out, .want_len = len};
-    imsafe_sink sink = {fuzz_cmp_write, &cs, 512 + h % 8192};
+    imsafe_sink sink = {fuzz_cmp_write, &cs, 512 + h % 8192, h % 2 ? fuzz_cmp_rewind : NULL};
     imsafe_result *again = fuzz_sanitize_once(ctx, pol, out, len, name, &sink);
     if (imsafe_result_verdict(again) != IMSAFE_SANITIZED)
         fuzz_fail("our own output is rejected when sanitized again: %s (%s)",
@@ -684,7 +714,7 @@ static inline void fuzz_sink_failure(imsafe_ctx *ctx, const imsafe_policy *pol,
     size_t chunk = 512 + (h >> 8) % 4096;
     size_t writes = (out_len + chunk - 1) / chunk;
     struct fuzz_cmp_sink cs = {.fail_at = 1 + (h >> 16) % writes};
-    imsafe_sink sink = {fuzz_cmp_write, &cs, chunk};
+    imsafe_sink sink = {fuzz_cmp_write, &cs, chunk, h % 3 ? fuzz_cmp_rewind : NULL};
     imsafe_result *res = (imsafe_result *)&cs;
     imsafe_status st = imsafe_sanitize_to(ctx, pol, in, n, name, NULL, &sink, &res);
     if (st != IMSAFE_ESINK || res != NULL || cs.calls != cs.fail_at)
@@ -707,6 +737,7 @@ static inline void fuzz_sanitize_checked(imsafe_ctx *ctx, const imsafe_policy *p
     if (out != NULL) {
         fuzz_fold(out, len);
         fuzz_decode_output(imsafe_result_type(res), out, len);
+        fuzz_check_gate(out, len, h);
         fuzz_again_streamed(ctx, pol, res, name, h);
         if (h % 8 == 0)
             fuzz_sink_failure(ctx, pol, in, n, name, h, len);

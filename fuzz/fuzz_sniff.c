@@ -8,6 +8,11 @@
  * is the same when sniffed twice; the tail check rejects with a polyglot.*
  * reason exactly when it says so, and rejects whenever the tail holds an
  * archive, ELF or PDF signature anywhere (an independent naive search).
+ * The scanner behind it (scan.c) finds the same thing in every mode
+ * whatever pieces it is fed in, as the output gate feeds a sink's chunks;
+ * a self-test on first use pins the reader-located rules of its OUTPUT
+ * mode (ZIP end record and central directory, PDF trailer near the end,
+ * the browsers' 512 bytes, PHP openers followed by text).
  */
 #include "fuzz_common.h"
 
@@ -63,6 +68,81 @@ static void check_tail(const imsafe_policy *pol, const uint8_t *data, size_t siz
         fuzz_fail("the detail is not terminated");
 }
 
+/* Whole buffer and pieces of every size give the same first hit. */
+static void check_scan(const uint8_t *data, size_t size)
+{
+    static const enum imsafe__scan_mode modes[] = {IMSAFE__SCAN_TAIL, IMSAFE__SCAN_OUTPUT,
+                                                   IMSAFE__SCAN_PAYLOAD};
+    size_t piece = 1 + fuzz_hash(data, size) % 700;
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        struct imsafe__scan_hit a, b;
+        struct imsafe__scan s;
+        int ha = imsafe__scan_buf(data, size, modes[m], &a);
+        imsafe__scan_init(&s, modes[m]);
+        /* PAYLOAD judges offset 0 on the first piece: give it the whole */
+        size_t step = modes[m] == IMSAFE__SCAN_PAYLOAD ? size : piece;
+        for (size_t off = 0; off < size; off += step)
+            imsafe__scan_feed(&s, data + off, size - off < step ? size - off : step);
+        int hb = imsafe__scan_end(&s, &b);
+        if (ha != hb || (ha && (a.reason != b.reason || a.offset != b.offset)))
+            fuzz_fail("scan mode %d: whole buffer %d@%llu, pieces of %zu %d@%llu", (int)modes[m],
+                      ha, (unsigned long long)a.offset, piece, hb, (unsigned long long)b.offset);
+        if (ha && (a.offset >= size || a.what == NULL ||
+                   strncmp(imsafe_reason_name(a.reason), "polyglot.", 9) != 0))
+            fuzz_fail("scan mode %d: a hit at %llu of %zu, reason %d", (int)modes[m],
+                      (unsigned long long)a.offset, size, (int)a.reason);
+    }
+}
+
+/* buf = filler ('.' then bytes no signature starts with) + what at off. */
+static int out_hit(size_t total, size_t off, const void *what, size_t len)
+{
+    static uint8_t buf[140000];
+    if (total > sizeof buf || off + len > total)
+        fuzz_fail("scan self-test: bad case");
+    for (size_t i = 0; i < total; i++)
+        buf[i] = (uint8_t)(0x80 + i % 64); /* binary, no signature's first byte */
+    memcpy(buf + off, what, len);
+    return imsafe__scan_buf(buf, total, IMSAFE__SCAN_OUTPUT, NULL);
+}
+
+static void scan_self_test(void)
+{
+    /* a stored ZIP holding "a" as "x": local header, central header, end */
+    static const uint8_t zip[] =
+        "PK\3\4\x0a\0\0\0\0\0\0\0\0\0\x43\xbe\xb7\xe8\1\0\0\0\1\0\0\0\1\0\0\0xa"
+        "PK\1\2\x1e\3\x0a\0\0\0\0\0\0\0\0\0\x43\xbe\xb7\xe8\1\0\0\0\1\0\0\0\1\0"
+        "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0x"
+        "PK\5\6\0\0\0\0\1\0\1\0\x2f\0\0\0\x20\0\0\0\0\0";
+    static const uint8_t end_only[] = "PK\5\6\0\0\0\0\1\0\1\0\x2f\0\0\0\x20\0\0\0\0\0";
+    static const struct {
+        size_t total, off;
+        const char *what;
+        size_t len;
+        int hit;
+    } cases[] = {
+        {4000, 1000, (const char *)zip, sizeof zip - 1, 1},
+        {4000, 1000 + 32, (const char *)zip + 32, sizeof zip - 1 - 32, 1}, /* no local header */
+        {4000, 1000, (const char *)end_only, sizeof end_only - 1, 0},      /* leads nowhere */
+        {139000, 1000 + 32, (const char *)zip + 32, sizeof zip - 1 - 32, 0}, /* out of reach */
+        {4000, 3000, "%%EOF", 5, 1},
+        {4000, 1000, "%%EOF", 5, 0},
+        {4000, 2000, "%PDF-1.7", 8, 1},
+        {4000, 100, "<b>", 3, 1},
+        {4000, 600, "<b>", 3, 0},
+        {4000, 3000, "<ScRiPt", 7, 1},
+        {4000, 2000, "<?= `id`?>", 10, 1},
+        {4000, 2000, "<?=\x90\x91\x92", 6, 0},
+        {4000, 2000, "<?php\nsystem(1);", 16, 1},
+        {4000, 2000, "<?php\x90", 6, 0},
+        {4000, 2000, "<% eval request(0) %>", 21, 1},
+        {4000, 2000, "<%\x90", 3, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (out_hit(cases[i].total, cases[i].off, cases[i].what, cases[i].len) != cases[i].hit)
+            fuzz_fail("scan self-test case %zu: expected %s", i, cases[i].hit ? "a hit" : "none");
+}
+
 /* Sniffing reads the head; the tail check scans every byte against every
  * signature.  64 KiB reaches every offset rule and keeps the run fast. */
 #define SNIFF_MAX_INPUT (64u << 10)
@@ -70,11 +150,14 @@ static void check_tail(const imsafe_policy *pol, const uint8_t *data, size_t siz
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static imsafe_policy *pol;
-    if (pol == NULL)
+    if (pol == NULL) {
         pol = fuzz_policy_or_die(imsafe_policy_new());
+        scan_self_test();
+    }
     if (size > SNIFF_MAX_INPUT)
         return 0;
     check_sniff(data, size);
     check_tail(pol, data, size);
+    check_scan(data, size);
     return 0;
 }

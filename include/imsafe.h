@@ -280,11 +280,13 @@ typedef enum imsafe_reason {
     IMSAFE_R_NOTE_WARNINGS_TOLERATED = 96,
     IMSAFE_R_NOTE_EXTENSIONS_DROPPED = 97,
     IMSAFE_R_NOTE_REPAIRED = 98,
-    IMSAFE_R_MALFORMED_GIF_NO_IMAGE = 99
+    IMSAFE_R_MALFORMED_GIF_NO_IMAGE = 99,
+    IMSAFE_R_POLYGLOT_OUTPUT = 100,
+    IMSAFE_R_NOTE_REENCODED = 101
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 100
+#define IMSAFE_REASON_COUNT 102
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -493,11 +495,28 @@ IMSAFE_API imsafe_status imsafe_sanitize(imsafe_ctx *ctx, const imsafe_policy *p
  * caller's thread, never after the call returns.  chunk_bytes: 0 means
  * 65536; otherwise 512..16777216 (else IMSAFE_EINVAL).  The chunk buffer is
  * charged to the call's budget like any other allocation.
+ *
+ * Every output passes the output gate before it counts: a scan for a
+ * foreign format (a ZIP, PDF, HTML or server-side script) that some input
+ * could steer into the rebuilt bytes.  When the first encoding is hit, the
+ * image is encoded once more in another way (note.reencoded), or rejected
+ * (polyglot.output).  rewind() lets the host take back a first encoding:
+ * it discards every byte write() received so far, and the next write()
+ * starts the output again at offset 0 (imsafe-check truncates its
+ * temporary file); it returns 0, anything else fails the call with
+ * IMSAFE_ESINK.  It is called at most twice per call, always between
+ * writes.  With rewind NULL the library holds the whole output (charged to
+ * the budget, as imsafe_sanitize() does) until the gate has passed it,
+ * then writes it in chunk_bytes pieces: the sink never sees a refused
+ * encoding, but the memory saving is lost.  Initialise the whole struct
+ * (designated initialisers, or = {0}) so members a host does not use are
+ * NULL.  The layout is final from 0.1.0 on, like imsafe_allocator.
  */
 typedef struct imsafe_sink {
     int (*write)(void *opaque, const void *data, size_t len);
     void *opaque;
     size_t chunk_bytes;
+    int (*rewind)(void *opaque); /* optional: see above */
 } imsafe_sink;
 
 /*

@@ -3,7 +3,9 @@
  * Without a sink it holds the whole output and grows geometrically (x1.5,
  * at least 4 KiB) through the call's budget; the allocator has no realloc,
  * so growth is allocate + copy + free.  With a sink (imsafe_sanitize_to) it
- * is one chunk, sent to the sink each time it fills.
+ * is one chunk, sent to the sink each time it fills.  A host sink without
+ * rewind is not attached here: the output is held whole until the output
+ * gate passed it, then delivered (imsafe__buf_deliver).
  */
 #include <string.h>
 
@@ -17,6 +19,7 @@ void imsafe__buf_init(struct imsafe__buf *b, struct imsafe__job *job)
     b->sink = NULL;
     b->chunk = 0;
     b->sent = 0;
+    b->scan = NULL;
 }
 
 /* Room for extra more bytes in one block (no sink). */
@@ -61,6 +64,8 @@ int imsafe__buf_flush(struct imsafe__buf *b)
         return -1; /* never call a failed sink again (encoders' clean-up writes) */
     if (b->sink == NULL || b->len == 0)
         return 0;
+    if (b->scan != NULL)
+        imsafe__scan_feed(b->scan, b->data, b->len); /* the gate sees what leaves */
     if (b->sink->write(b->sink->opaque, b->data, b->len) != 0) {
         /* the host's failure, not the payload's: imsafe_sanitize_to()
          * returns IMSAFE_ESINK; the rejection only stops the module */
@@ -135,4 +140,38 @@ int imsafe__buf_presize(struct imsafe__buf *b, size_t input_len)
     if (imsafe__add_ovf(input_len, want, &total) || imsafe__add_ovf(total, (size_t)16384, &total))
         return imsafe__reject(b->job, IMSAFE_R_LIMIT_MEMORY, "output size overflows"), -1;
     return reserve(b, total);
+}
+
+int imsafe__buf_restart(struct imsafe__buf *b)
+{
+    imsafe__buf_free(b);
+    uint64_t sent = b->sent;
+    b->sent = 0;
+    if (b->sink == NULL || sent == 0 || b->job->sink_failed)
+        return b->job->sink_failed ? -1 : 0;
+    if (b->sink->rewind(b->sink->opaque) != 0) {
+        b->job->sink_failed = 1;
+        imsafe__reject(b->job, IMSAFE_R_LIMIT_MEMORY, "the output sink failed to rewind");
+        return -1;
+    }
+    return 0;
+}
+
+int imsafe__buf_deliver(struct imsafe__buf *b, const imsafe_sink *sink, size_t chunk)
+{
+    size_t done = 0;
+    while (done < b->len) {
+        size_t k = b->len - done < chunk ? b->len - done : chunk;
+        if (sink->write(sink->opaque, b->data + done, k) != 0) {
+            b->job->sink_failed = 1;
+            return -1;
+        }
+        done += k;
+    }
+    /* from now on the buffer is a sink's: the result holds no bytes */
+    b->sink = sink;
+    b->chunk = chunk;
+    b->sent = b->len;
+    b->len = 0;
+    return 0;
 }

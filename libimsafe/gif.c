@@ -989,6 +989,79 @@ static int put_gce(struct rebuild *r, const struct imsafe__palette *p)
     return EGifPutExtension(r->enc, GRAPHICS_EXT_FUNC_CODE, 4, b) == GIF_ERROR ? -1 : 0;
 }
 
+/*
+ * The output gate's second encoding of a frame: LZW of our own, written
+ * through EGifPutCode (giflib 5.2.1 offers no control of its dictionary or
+ * clear points).  Every pixel is a literal code and a clear code comes
+ * before the code width would grow, so all codes are min+1 bits wide.  A
+ * pixel stream crafted against giflib makes it emit literals too, so the
+ * stream starts with two clear codes: every later code moves by min+1
+ * bits, a different bit alignment from giflib's, and the crafted bytes
+ * fall apart.  Lossless; about 9 bits a pixel.
+ */
+struct lzw_out {
+    GifFileType *e;
+    GifByteType block[256]; /* [0]: bytes in the sub-block */
+    uint32_t acc;
+    unsigned nbits;
+    int started, failed;
+};
+
+static void lzw_flush_block(struct lzw_out *o)
+{
+    if (o->block[0] == 0 || o->failed)
+        return;
+    int rc = o->started ? EGifPutCodeNext(o->e, o->block) : EGifPutCode(o->e, 0, o->block);
+    o->started = 1;
+    o->failed |= rc == GIF_ERROR;
+    o->block[0] = 0;
+}
+
+static void lzw_put(struct lzw_out *o, unsigned code, unsigned width)
+{
+    o->acc |= (uint32_t)code << o->nbits;
+    o->nbits += width;
+    while (o->nbits >= 8) {
+        o->block[1 + o->block[0]++] = (GifByteType)(o->acc & 0xFF);
+        o->acc >>= 8;
+        o->nbits -= 8;
+        if (o->block[0] == 255)
+            lzw_flush_block(o);
+    }
+}
+
+static int put_literal_lzw(struct rebuild *r, uint32_t cw, uint32_t ch)
+{
+    GifFileType *e = r->enc;
+    /* the minimum code size giflib wrote in EGifPutImageDesc */
+    const ColorMapObject *map = e->Image.ColorMap ? e->Image.ColorMap : e->SColorMap;
+    unsigned m = map != NULL && map->BitsPerPixel > 2 ? (unsigned)map->BitsPerPixel : 2;
+    unsigned clear = 1u << m, width = m + 1, run = 0;
+    struct lzw_out o;
+    memset(&o, 0, sizeof o);
+    o.e = e;
+    lzw_put(&o, clear, width);
+    lzw_put(&o, clear, width);
+    for (uint32_t i = 0; i < ch; i++) {
+        const uint8_t *row = r->frame + (size_t)(r->dec->Image.Interlace ? interlaced_row(i, ch) : i) * cw;
+        for (uint32_t x = 0; x < cw; x++) {
+            lzw_put(&o, row[x], width);
+            /* a decoder widens its codes after 2^m - 1 codes past a clear */
+            if (++run == clear - 2) {
+                lzw_put(&o, clear, width);
+                run = 0;
+            }
+        }
+    }
+    lzw_put(&o, clear + 1, width); /* end of information */
+    if (o.nbits > 0)
+        o.block[1 + o.block[0]++] = (GifByteType)(o.acc & 0xFF);
+    lzw_flush_block(&o);
+    if (!o.failed && EGifPutCodeNext(e, NULL) == GIF_ERROR)
+        o.failed = 1;
+    return o.failed ? -1 : 0;
+}
+
 /* Code one decoded frame (r->frame, input indices) with its canonical
  * table: the local one when the frame has one, else the global one. */
 static int encode_image(struct rebuild *r, uint32_t cw, uint32_t ch)
@@ -1023,6 +1096,8 @@ static int encode_image(struct rebuild *r, uint32_t cw, uint32_t ch)
         EGifPutImageDesc(e, d->Image.Left, d->Image.Top, (int)cw, (int)ch, d->Image.Interlace,
                          local) == GIF_ERROR)
         return -1;
+    if (r->job->variant)
+        return put_literal_lzw(r, cw, ch);
     for (uint32_t i = 0; i < ch; i++) {
         uint32_t y = d->Image.Interlace ? interlaced_row(i, ch) : i;
         if (EGifPutLine(e, r->frame + (size_t)y * cw, (int)cw) == GIF_ERROR)

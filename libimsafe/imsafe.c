@@ -1,7 +1,7 @@
 /*
  * imsafe.c - imsafe_sanitize(): the one way through the library.
  *
- *   budget -> sniff -> filename -> policy -> format -> result
+ *   budget -> sniff -> filename -> policy -> format -> gate -> result
  *
  * The content is sniffed before the claimed name is judged so that every
  * result names its type; the verdicts keep their order (a name finding
@@ -162,6 +162,89 @@ static imsafe_action decide(struct imsafe__job *job)
     return a;
 }
 
+/* ------------------------------------------------------------ output gate */
+
+/*
+ * The last step before any byte leaves the library.  A rebuilt output is
+ * new bytes, but some runs are kept for a lossless rebuild (quantisation
+ * tables, palettes, profiles) and an encoder can be steered into emitting
+ * chosen bytes (stored deflate blocks, crafted pixel rows).  Every output
+ * is scanned for what another program would act on (scan.c); on a hit the
+ * module encodes once more in its variant way, and a second hit rejects.
+ */
+struct saved {
+    imsafe_reason notes[IMSAFE_MAX_NOTES];
+    size_t note_count;
+    char detail[IMSAFE_DETAIL_MAX];
+};
+
+static void save(const struct imsafe__job *job, struct saved *sv)
+{
+    memcpy(sv->notes, job->notes, sizeof sv->notes);
+    sv->note_count = job->note_count;
+    memcpy(sv->detail, job->detail, sizeof sv->detail);
+}
+
+/* Back to the state before the module ran, so the second encoding's notes
+ * and detail are its own. */
+static void restore(struct imsafe__job *job, const struct saved *sv)
+{
+    memcpy(job->notes, sv->notes, sizeof sv->notes);
+    job->note_count = sv->note_count;
+    memcpy(job->detail, sv->detail, sizeof job->detail);
+    job->verdict = 0;
+    job->reason = IMSAFE_R_NONE;
+}
+
+/* 1 when the finished output holds a foreign format.  A streaming sink's
+ * scanner saw every piece as it left; the last piece leaves now. */
+static int gate_hit(struct imsafe__job *job, struct imsafe__scan *sc, struct imsafe__scan_hit *h)
+{
+    if (job->out.scan == NULL)
+        return imsafe__scan_buf(job->out.data, job->out.len, IMSAFE__SCAN_OUTPUT, h);
+    if (imsafe__buf_flush(&job->out) != 0)
+        return 0; /* sink_failed: the call ends in ESINK */
+    return imsafe__scan_end(sc, h);
+}
+
+static imsafe_status run_module(struct imsafe__job *job, imsafe__format_fn fn)
+{
+    struct imsafe__scan sc;
+    struct imsafe__scan_hit first, again;
+    struct saved sv;
+    save(job, &sv);
+    if (job->out.sink != NULL) {
+        imsafe__scan_init(&sc, IMSAFE__SCAN_OUTPUT);
+        job->out.scan = &sc;
+    }
+    imsafe_status st = fn(job);
+    if (st != IMSAFE_OK || job->verdict != IMSAFE_SANITIZED || !gate_hit(job, &sc, &first))
+        goto done;
+    if (imsafe__buf_restart(&job->out) != 0)
+        goto done;
+    restore(job, &sv);
+    imsafe__scan_init(&sc, IMSAFE__SCAN_OUTPUT);
+    job->variant = 1;
+    job->gate_hit = first;
+    st = fn(job);
+    if (st != IMSAFE_OK || job->verdict != IMSAFE_SANITIZED)
+        goto done;
+    if (gate_hit(job, &sc, &again)) {
+        /* a rejection carries no output: a streaming host is rewound too */
+        if (imsafe__buf_restart(&job->out) == 0)
+            imsafe__reject(job, IMSAFE_R_POLYGLOT_OUTPUT,
+                           "the rebuilt output still holds %s after a second encoding",
+                           again.what);
+        goto done;
+    }
+    imsafe__note(job, IMSAFE_R_NOTE_REENCODED);
+    imsafe__detail(job, "encoded again: the first output held %s at byte %llu", first.what,
+                   (unsigned long long)first.offset);
+done:
+    job->out.scan = NULL;
+    return st;
+}
+
 /* ---------------------------------------------------------------- pipeline */
 
 static imsafe_status run(struct imsafe__job *job)
@@ -193,7 +276,7 @@ static imsafe_status run(struct imsafe__job *job)
         imsafe__accept(job, IMSAFE_PASSED);
         return IMSAFE_OK;
     }
-    return fn(job);
+    return run_module(job, fn);
 }
 
 static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsafe_policy *p,
@@ -215,7 +298,9 @@ static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsaf
  * carry output, and with a sink the last partial chunk is sent. */
 static imsafe_status finish(struct imsafe__job *job, imsafe_status st)
 {
-    if (st == IMSAFE_OK && job->verdict == IMSAFE_SANITIZED)
+    if (st == IMSAFE_OK && job->verdict == IMSAFE_SANITIZED && job->held_sink != NULL)
+        (void)imsafe__buf_deliver(&job->out, job->held_sink, job->held_chunk);
+    else if (st == IMSAFE_OK && job->verdict == IMSAFE_SANITIZED)
         (void)imsafe__buf_flush(&job->out); /* a failure sets sink_failed */
     if (job->sink_failed && st != IMSAFE_EINTERNAL)
         return IMSAFE_ESINK;
@@ -247,8 +332,16 @@ static imsafe_status sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     char display[256];
     job_init(&job, ctx, policy, in, in_len, claimed_name, claimed_mime);
     if (sink != NULL) {
-        job.out.sink = sink;
-        job.out.chunk = sink->chunk_bytes ? sink->chunk_bytes : IMSAFE__SINK_CHUNK;
+        size_t chunk = sink->chunk_bytes ? sink->chunk_bytes : IMSAFE__SINK_CHUNK;
+        /* without rewind the host could not take back a first encoding the
+         * gate refuses: hold the output until the gate passed it */
+        if (sink->rewind != NULL) {
+            job.out.sink = sink;
+            job.out.chunk = chunk;
+        } else {
+            job.held_sink = sink;
+            job.held_chunk = chunk;
+        }
     }
     size_t max_name = (size_t)imsafe__opt(policy, IMSAFE_OPT_MAX_FILENAME_BYTES);
     imsafe__filename_display(claimed_name, max_name, IMSAFE_TYPE_UNKNOWN, display, sizeof display);

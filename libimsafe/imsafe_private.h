@@ -77,6 +77,61 @@ const struct imsafe__kill *imsafe__killed_type(const struct imsafe_policy *p,
 const struct imsafe__kill *imsafe__killed_feature(const struct imsafe_policy *p,
                                                   imsafe_feature f, int64_t now);
 
+/* ------------------------------------------------------------------- scan */
+
+/*
+ * The one scanner for foreign formats (scan.c): tails, passed payloads and
+ * the output gate.  One linear pass, fed in pieces of any size; each check
+ * looks at most IMSAFE__SCAN_WINDOW bytes ahead.
+ *   TAIL     bytes after an image's end: strong signatures anywhere
+ *   OUTPUT   a sanitized output: each signature where its reader looks
+ *   PAYLOAD  a payload passed as is: OUTPUT, plus executables at offset 0
+ *            (judged on the first piece fed: feed a whole payload at once)
+ */
+#define IMSAFE__SCAN_WINDOW 128
+#define IMSAFE__SCAN_CDIRS 64 /* ZIP central headers remembered */
+#define IMSAFE__SCAN_ENDS 16  /* ZIP end records within reach of the end */
+enum imsafe__scan_mode { IMSAFE__SCAN_TAIL = 1, IMSAFE__SCAN_OUTPUT, IMSAFE__SCAN_PAYLOAD };
+struct imsafe__scan_hit {
+    imsafe_reason reason; /* a polyglot.* reason; IMSAFE_R_NONE: no hit */
+    uint64_t offset;      /* where the signature starts */
+    const char *what;     /* constant text for details */
+};
+struct imsafe__scan_end {
+    uint64_t off;
+    uint32_t cd_size, cd_off;
+    unsigned entries;
+};
+struct imsafe__scan {
+    enum imsafe__scan_mode mode;
+    unsigned modes;
+    uint64_t off;     /* absolute offset of carry[0] */
+    size_t carry_len; /* positions not scanned yet (<= window) */
+    uint8_t carry[2 * IMSAFE__SCAN_WINDOW];
+    struct imsafe__scan_hit hit;
+    uint64_t cdir[IMSAFE__SCAN_CDIRS];
+    size_t ncdir;
+    int cdir_overflow;
+    struct imsafe__scan_end end[IMSAFE__SCAN_ENDS];
+    size_t nend;
+    uint64_t end_overflow; /* 1 + offset, 0: none */
+    uint64_t pdf_tail;     /* 1 + offset of the last trailer keyword, 0: none */
+    imsafe_type head_type;
+    /* signature groups by first byte (and after '<' by the second): the
+     * table's indices in order, each group's start and length */
+    uint8_t order[64];
+    uint8_t grp_start[256], grp_len[256];
+    uint8_t lt_start[256], lt_len[256];
+};
+void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode);
+void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n);
+/* Finish the pass: 1 and *hit filled (hit may be NULL) when something was
+ * found, else 0. */
+int imsafe__scan_end(struct imsafe__scan *s, struct imsafe__scan_hit *hit);
+/* init + feed + end over one buffer. */
+int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
+                     struct imsafe__scan_hit *hit);
+
 /* ------------------------------------------------------------------- job */
 
 struct imsafe__buf {
@@ -88,6 +143,9 @@ struct imsafe__buf {
     const imsafe_sink *sink;
     size_t chunk;
     uint64_t sent;
+    /* the output gate's scanner, fed each piece before the sink gets it
+     * (a sink with rewind); NULL otherwise */
+    struct imsafe__scan *scan;
 };
 
 /*
@@ -121,6 +179,16 @@ struct imsafe__job {
     size_t note_count;
     char detail[IMSAFE_DETAIL_MAX];
     struct imsafe__buf out;
+
+    /* The output gate (imsafe.c).  variant 0: the module's usual encoding;
+     * 1: the second encoding after the first output was hit (gate_hit says
+     * where), which must change the bytes and stays lossless where the
+     * format allows.  held_sink: a host sink without rewind, which gets
+     * the output only after the gate passed it. */
+    int variant;
+    struct imsafe__scan_hit gate_hit;
+    const imsafe_sink *held_sink;
+    size_t held_chunk;
 };
 
 /* Reject with one reason; the first rejection wins, later ones are ignored.
@@ -184,6 +252,12 @@ int imsafe__buf_presize(struct imsafe__buf *b, size_t input_len);
 int imsafe__buf_flush(struct imsafe__buf *b);
 /* Bytes written so far: held plus sent. */
 uint64_t imsafe__buf_total(const struct imsafe__buf *b);
+/* Forget the output for a second encoding: a streaming sink is rewound
+ * (0, or -1 when its rewind failed: sink_failed is set). */
+int imsafe__buf_restart(struct imsafe__buf *b);
+/* Send a whole held output to sink in pieces of chunk bytes; afterwards
+ * the buffer counts as sent to that sink.  0 or -1 (sink_failed set). */
+int imsafe__buf_deliver(struct imsafe__buf *b, const imsafe_sink *sink, size_t chunk);
 void imsafe__buf_free(struct imsafe__buf *b);
 
 /* ------------------------------------------------------------------ sniff */

@@ -824,6 +824,13 @@ static void transcode(struct imsafe__job *job, struct jctx *x)
     if (x->d.progressive_mode &&
         imsafe__opt(job->policy, IMSAFE_OPT_JPEG_PROGRESSIVE) == IMSAFE_JPEG_PROGRESSIVE_KEEP)
         progressive_script(x);
+    if (x->dest.job->variant) {
+        /* the output gate's second encoding: the standard Huffman tables
+         * and a restart marker every MCU row change every entropy-coded
+         * bit; coefficients and tables stay, so it is still lossless */
+        x->c.optimize_coding = FALSE;
+        x->c.restart_in_rows = 1;
+    }
     /* JFIF density is the input's metadata too: write the defaults */
     x->c.JFIF_major_version = 1;
     x->c.JFIF_minor_version = 1;
@@ -855,7 +862,53 @@ static int pixel_setup(struct imsafe__job *job, struct jctx *x)
     jpeg_set_defaults(&x->c);
     jpeg_set_quality(&x->c, (int)imsafe__opt(job->policy, IMSAFE_OPT_JPEG_QUALITY), TRUE);
     x->c.optimize_coding = FALSE;
+    if (job->variant) { /* the output gate's second encoding: other bits */
+        x->c.optimize_coding = TRUE;
+        x->c.restart_in_rows = 1;
+    }
     return 0;
+}
+
+/*
+ * Lossless mode keeps the sender's quantisation tables: 64 or 128 chosen
+ * bytes each.  When the output gate hit the first encoding, the tables are
+ * serialised as libjpeg writes them (one DQT segment each, values in
+ * zigzag order) and scanned strictly; if they hold a foreign signature,
+ * only pixel mode (tables of our own) can remove it.
+ */
+static int dqt_holds_foreign(const struct jctx *x)
+{
+    static const uint8_t zigzag[64] = {
+        0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,
+        12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6,  7,  14, 21, 28,
+        35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+        58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
+    uint8_t seg[NUM_QUANT_TBLS * (5 + 128)];
+    size_t n = 0;
+    for (int t = 0; t < NUM_QUANT_TBLS; t++) {
+        const JQUANT_TBL *q = x->d.quant_tbl_ptrs[t];
+        if (q == NULL)
+            continue;
+        unsigned prec = 0;
+        for (int i = 0; i < 64; i++)
+            prec |= q->quantval[i] > 255;
+        unsigned len = 64 * (prec + 1) + 3;
+        seg[n++] = 0xFF;
+        seg[n++] = 0xDB;
+        seg[n++] = (uint8_t)(len >> 8);
+        seg[n++] = (uint8_t)len;
+        seg[n++] = (uint8_t)(prec << 4 | (unsigned)t);
+        for (int i = 0; i < 64; i++) {
+            unsigned v = q->quantval[zigzag[i]];
+            if (prec)
+                seg[n++] = (uint8_t)(v >> 8);
+            seg[n++] = (uint8_t)v;
+        }
+    }
+    /* strict (TAIL: anywhere) and as the gate reads an output's head
+     * (OUTPUT: the tables sit in the first bytes of the file) */
+    return imsafe__scan_buf(seg, n, IMSAFE__SCAN_TAIL, NULL) ||
+           imsafe__scan_buf(seg, n, IMSAFE__SCAN_OUTPUT, NULL);
 }
 
 /*
@@ -896,6 +949,10 @@ static int plan(struct imsafe__job *job, struct jctx *x, const struct walk *w, i
         d->num_components != (int)w->ncomp || d->data_precision != 8)
         return bad(job, IMSAFE_R_MALFORMED_JPEG, "decoder header disagrees with the marker walk");
     *pixels = imsafe__opt(job->policy, IMSAFE_OPT_JPEG_MODE) == IMSAFE_JPEG_PIXELS;
+    if (!*pixels && job->variant && dqt_holds_foreign(x)) {
+        *pixels = 1;
+        imsafe__detail(job, "quantisation tables replaced: re-encoded from pixels");
+    }
     if (*pixels && pixel_setup(job, x) != 0)
         return -1;
     int buffered = !*pixels || w->progressive || w->first_scan_comps < w->ncomp;

@@ -894,6 +894,15 @@ static void write_header(png_structp wr, png_infop wi, struct imsafe__job *job,
     write_colorspace(wr, wi, job, w);
     png_set_compression_level(wr, (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL));
     set_filters(wr, job->policy);
+    if (job->variant) {
+        /* the output gate hit the first encoding: other row bytes (Paeth
+         * residuals), another LZ77 parse (run-length matches only), and
+         * compressed blocks even when the policy asked for level 0 */
+        png_set_filter(wr, 0, PNG_FILTER_PAETH);
+        png_set_compression_strategy(wr, Z_RLE);
+        if (imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL) == 0)
+            png_set_compression_level(wr, 1);
+    }
     png_write_info(wr, wi);
 }
 

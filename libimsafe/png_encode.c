@@ -137,6 +137,12 @@ int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width, uint32_t
     png_set_compression_level(png, (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL));
     png_set_filter(png, PNG_FILTER_TYPE_BASE,
                    filters_for(imsafe__opt(job->policy, IMSAFE_OPT_PNG_FILTERS)));
+    if (job->variant) { /* the output gate's second encoding: as in png.c */
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_PAETH);
+        png_set_compression_strategy(png, Z_RLE);
+        if (imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL) == 0)
+            png_set_compression_level(png, 1);
+    }
     png_set_IHDR(png, info, width, height, 8,
                  palette_rgb ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB_ALPHA,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);

@@ -155,6 +155,10 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "a defect browsers repair without loss was repaired (a missing end marker, "
       "a conflicting colour chunk, an empty logical screen)"),
     R(MALFORMED_GIF_NO_IMAGE, "malformed.gif.no_image", "the GIF holds no image at all"),
+    R(POLYGLOT_OUTPUT, "polyglot.output",
+      "the rebuilt output still holds a foreign format after a second encoding"),
+    R(NOTE_REENCODED, "note.reencoded",
+      "the first rebuild held a foreign format: the image was encoded again another way"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -5,11 +5,9 @@
  * decide a type; they are only mapped here so the pipeline can compare them
  * with what the content says.
  *
- * Also here: the trailing-bytes verdict shared by the image formats (what
- * follows IEND / EOI / the GIF trailer), because it asks sniff what the
- * bytes are.
+ * The trailing-bytes verdict shared by the image formats (what follows
+ * IEND / EOI / the GIF trailer) lives in scan.c with the one scanner.
  */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -518,80 +516,4 @@ int imsafe__mime_is_dangerous(const char *mime)
 {
     enum imsafe__class c = imsafe__type_class(imsafe__type_from_mime(mime));
     return c == IMSAFE_CLASS_EXECUTABLE || c == IMSAFE_CLASS_SCRIPT;
-}
-
-/* ------------------------------------------------------------ tail check */
-
-/* Strong signatures searched through the whole tail: each names something
- * another program would open (GIFAR: a JAR after a GIF; HTML or SVG read by
- * a browser; a PDF reader scanning for %PDF-).  Short or weak magics
- * (gzip's 3 bytes, "MZ") only count at the start of the tail. */
-static const struct { const char *sig; size_t len; int nocase; imsafe_reason r; } tail_sigs[] = {
-    {"PK\3\4", 4, 0, IMSAFE_R_POLYGLOT_ARCHIVE},
-    {"PK\5\6", 4, 0, IMSAFE_R_POLYGLOT_ARCHIVE},
-    {"PK\1\2", 4, 0, IMSAFE_R_POLYGLOT_ARCHIVE},
-    {"Rar!\x1a\x07", 6, 0, IMSAFE_R_POLYGLOT_ARCHIVE},
-    {"7z\xbc\xaf\x27\x1c", 6, 0, IMSAFE_R_POLYGLOT_ARCHIVE},
-    {"\x7f" "ELF", 4, 0, IMSAFE_R_POLYGLOT_EXECUTABLE},
-    {"This program cannot be run in DOS", 33, 0, IMSAFE_R_POLYGLOT_EXECUTABLE},
-    {"%PDF-", 5, 0, IMSAFE_R_POLYGLOT_PDF},
-    {"<html", 5, 1, IMSAFE_R_POLYGLOT_HTML},
-    {"<script", 7, 1, IMSAFE_R_POLYGLOT_HTML},
-    {"<!doctype", 9, 1, IMSAFE_R_POLYGLOT_HTML},
-    {"<iframe", 7, 1, IMSAFE_R_POLYGLOT_HTML},
-    {"<body", 5, 1, IMSAFE_R_POLYGLOT_HTML},
-    {"javascript:", 11, 1, IMSAFE_R_POLYGLOT_HTML},
-    {"<svg", 4, 1, IMSAFE_R_POLYGLOT_XML},
-    {"<?xml", 5, 1, IMSAFE_R_POLYGLOT_XML},
-    {"#!/", 3, 0, IMSAFE_R_POLYGLOT_SCRIPT},
-    {"<?php", 5, 1, IMSAFE_R_POLYGLOT_SCRIPT},
-};
-
-static imsafe_reason scan_tail(const uint8_t *t, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < sizeof tail_sigs / sizeof tail_sigs[0]; k++) {
-            size_t len = tail_sigs[k].len;
-            if (len > n - i || tolower(t[i]) != tolower((unsigned char)tail_sigs[k].sig[0]))
-                continue;
-            if (tail_sigs[k].nocase ? strncasecmp((const char *)t + i, tail_sigs[k].sig, len) == 0
-                                    : memcmp(t + i, tail_sigs[k].sig, len) == 0)
-                return tail_sigs[k].r;
-        }
-    }
-    return IMSAFE_R_NONE;
-}
-
-static imsafe_reason class_reason(imsafe_type t)
-{
-    switch (imsafe__type_class(t)) {
-    case IMSAFE_CLASS_ARCHIVE: return IMSAFE_R_POLYGLOT_ARCHIVE;
-    case IMSAFE_CLASS_EXECUTABLE: return IMSAFE_R_POLYGLOT_EXECUTABLE;
-    case IMSAFE_CLASS_SCRIPT: return IMSAFE_R_POLYGLOT_SCRIPT;
-    case IMSAFE_CLASS_ACTIVE:
-        return t == IMSAFE_TYPE_HTML ? IMSAFE_R_POLYGLOT_HTML : IMSAFE_R_POLYGLOT_XML;
-    case IMSAFE_CLASS_DOCUMENT:
-        return t == IMSAFE_TYPE_PDF ? IMSAFE_R_POLYGLOT_PDF : IMSAFE_R_POLYGLOT_ARCHIVE;
-    default:
-        return IMSAFE_R_NONE;
-    }
-}
-
-int imsafe__check_tail(struct imsafe__job *job, const uint8_t *tail, size_t n)
-{
-    if (n == 0)
-        return 0;
-    /* the start of the tail as a payload of its own (gzip, MZ/PE, OLE2) */
-    size_t lead = skip_lead(tail, n);
-    imsafe_reason r = class_reason(imsafe__sniff(tail + lead, n - lead));
-    if (r == IMSAFE_R_NONE)
-        r = scan_tail(tail, n);
-    if (r != IMSAFE_R_NONE) {
-        imsafe__reject(job, r, "%zu bytes after the image end: %s", n,
-                       imsafe_reason_meaning(r));
-        return 1;
-    }
-    imsafe__note(job, IMSAFE_R_NOTE_TRAILING_DROPPED);
-    imsafe__detail(job, "%zu trailing bytes dropped", n);
-    return 0;
 }

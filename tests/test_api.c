@@ -196,7 +196,7 @@ static void sink_fail_each(imsafe_ctx *ctx, const imsafe_policy *p, const char *
     if (in == NULL)
         tu_die("corpus file for the sink test missing");
     struct tu_sink all = {0};
-    imsafe_sink sink = {tu_sink_write, &all, 512};
+    imsafe_sink sink = {tu_sink_write, &all, 512, NULL};
     imsafe_result *r = NULL;
     TU_CHECK(imsafe_sanitize_to(ctx, p, in, n, NULL, NULL, &sink, &r) == IMSAFE_OK &&
                  imsafe_result_verdict(r) == IMSAFE_SANITIZED && all.calls >= 3,
@@ -222,7 +222,7 @@ static void test_sink(void)
     imsafe_policy *p = tu_policy("action webp = pass");
     imsafe_ctx *ctx = imsafe_ctx_new(NULL);
     struct tu_sink s = {0};
-    imsafe_sink sink = {tu_sink_write, &s, 0};
+    imsafe_sink sink = {tu_sink_write, &s, 0, NULL};
     imsafe_result *r = (imsafe_result *)1;
     TU_CHECK(imsafe_sanitize_to(ctx, p, "x", 1, NULL, NULL, NULL, &r) == IMSAFE_EINVAL &&
                  r == NULL, "NULL sink");

@@ -113,7 +113,7 @@ static void test_small_budget(const char *rel)
 static imsafe_status call(imsafe_ctx *ctx, const imsafe_policy *p, const void *in, size_t n,
                           int streamed, struct tu_sink *s, imsafe_result **r)
 {
-    imsafe_sink sink = {tu_sink_write, s, 512};
+    imsafe_sink sink = {tu_sink_write, s, 512, tu_sink_rewind};
     return streamed ? imsafe_sanitize_to(ctx, p, in, n, NULL, NULL, &sink, r)
                     : imsafe_sanitize(ctx, p, in, n, NULL, NULL, r);
 }

@@ -293,6 +293,9 @@ echo
 echo "header-level bombs (in-process, median of $RUNS):"
 "$IB" -n "$RUNS" --bombs | sed 's/^/  /'
 bombs_rc=${PIPESTATUS[0]}
+echo
+echo "foreign-format scanner (tails, passed payloads, output gate; in-process, median of 3):"
+"$IB" -n 3 --scan | sed 's/^/  /'
 
 # ------------------------------------------------------------------ targets
 echo

@@ -598,6 +598,21 @@ static int sink_write(void *opaque, const void *data, size_t len)
     return 0;
 }
 
+/* The output gate refused a first encoding: start the file and the digest
+ * over (the temporary file is truncated, never the destination). */
+static int sink_rewind(void *opaque)
+{
+    struct sinkstate *ss = opaque;
+    SHA256Init(&ss->sha);
+    if (ss->mem != NULL)
+        ss->mem->len = 0;
+    if (ss->fd >= 0 && (ftruncate(ss->fd, 0) != 0 || lseek(ss->fd, 0, SEEK_SET) != 0)) {
+        ss->err = strerror(errno);
+        return -1;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ reports */
 
 static void put_notes_json(struct str *s, const imsafe_result *r)
@@ -709,7 +724,7 @@ static void judge_into(struct batch *b, imsafe_ctx *ctx, struct item *it,
     const char *name = b->o->name ? b->o->name : it->is_stdin ? NULL : base_name(it->path);
     struct str mem = {0};
     struct sinkstate ss = {.fd = fd, .hash = b->o->json, .mem = b->o->to_stdout ? &mem : NULL};
-    imsafe_sink sink = {sink_write, &ss, 0};
+    imsafe_sink sink = {sink_write, &ss, 0, sink_rewind};
     SHA256Init(&ss.sha);
     imsafe_status st = imsafe_sanitize_to(ctx, b->policy, in, len, name, b->o->mime, &sink, &it->r);
     if (st != IMSAFE_OK) {
