@@ -16,7 +16,7 @@ BUILD_PACKAGES="autoconf automake libtool pkg-config make gcc
 # IMSAFE_TEST_PROG / IMSAFE_TEST_LIB has its package here, plus clang for the
 # ASan and libFuzzer builds.  One line per package.
 TEST_PACKAGES="
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev llvm-14
   libspng-dev
   python3 python3-pil
   libjpeg-turbo-progs

@@ -21,6 +21,13 @@ build=$top/build-fuzz
 secs=${FUZZ_SECONDS:-45}
 targets=${*:-sanitize png jpeg gif sniff zip filename policy icc}
 
+# libFuzzer names functions through llvm-symbolizer (Debian package llvm-14):
+# without it the libimsafe edge count below reads 0/0 and crash reports have
+# no function names.
+for s in llvm-symbolizer llvm-symbolizer-14; do
+    p=$(command -v "$s") && { ASAN_SYMBOLIZER_PATH=$p; export ASAN_SYMBOLIZER_PATH; break; }
+done
+[ -n "${ASAN_SYMBOLIZER_PATH:-}" ] || { echo "llvm-symbolizer not found (apt-get install llvm-14)" >&2; exit 2; }
 [ -d "$corpus/pngsuite" ] || { echo "corpus not found at $corpus" >&2; exit 2; }
 [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >/dev/null 2>&1) || exit 2
 mkdir -p "$build"

@@ -281,6 +281,20 @@ assert got == want, got
 assert recs[0]["notes"] == [] and recs[0]["detail"] == "", recs[0]
 assert "note.metadata_dropped" in recs[1]["notes"], recs[1]["notes"]
 '
+# a payload rejected for its claimed name still reports what it is, and a
+# rebuilt image claimed as another image type carries its true labels
+run --json --name "$(printf 'invoice\342\200\256gnp.exe')" "$good"
+jcheck "--json: a name rejection reports the detected type" "$out/stdout" '
+r = recs[0]
+assert (r["verdict"], r["reason"], r["type"]) == ("rejected", "filename.bidi", "png"), r
+assert (r["ext"], r["mime"]) == ("png", "image/png"), r
+'
+run --json --name sticker.webp --mime image/webp "$good"
+jcheck "--json: a PNG claimed as WebP is rebuilt and labelled PNG" "$out/stdout" '
+r = recs[0]
+assert (r["verdict"], r["type"], r["ext"], r["mime"]) == ("sanitized", "png", "png", "image/png"), r
+assert "note.type_mismatch" in r["notes"] and r["display_name"] == "sticker.png", r
+'
 sum=$(sha256sum "$good" | cut -d" " -f1)
 jcheck "--json: sha256_in equals sha256sum" "$out/stdout" '
 assert recs[0]["sha256_in"] == sys.argv[2], (recs[0]["sha256_in"], sys.argv[2])' "$sum"
