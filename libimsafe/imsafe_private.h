@@ -344,6 +344,13 @@ int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width,
                                uint32_t height, const uint8_t *palette_rgb,
                                int palette_len, int transparent_index,
                                imsafe__row_fn row, void *opaque);
+#ifdef PNG_H
+/* Write a canonical palette (palette.c) as PLTE and the shortest tRNS; for
+ * the files that include libpng's header (png.c, png_encode.c). */
+struct imsafe__palette;
+void imsafe__png_set_palette(png_structp png, png_infop info,
+                             const struct imsafe__palette *p);
+#endif
 
 /* EXIF orientation (exif.c): 1..8, or 0 when absent; -1 when the EXIF is
  * malformed (the caller ignores it and notes note.exif_ignored). */

@@ -853,33 +853,13 @@ static int canon_palette(const struct pngwalk *w, struct imsafe__palette *pal, u
     return 0;
 }
 
-/* PLTE, and tRNS only as long as it must be: trailing opaque entries are
- * left out (PNG spec 11.3.2.1). */
-static void write_palette(png_structp wr, png_infop wi, const struct imsafe__palette *p)
-{
-    png_color pal[256];
-    png_byte alpha[256];
-    int trns = 0;
-    for (int i = 0; i < p->count; i++) {
-        pal[i].red = p->rgba[4 * i];
-        pal[i].green = p->rgba[4 * i + 1];
-        pal[i].blue = p->rgba[4 * i + 2];
-        alpha[i] = p->rgba[4 * i + 3];
-        if (alpha[i] != 255)
-            trns = i + 1;
-    }
-    png_set_PLTE(wr, wi, pal, p->count);
-    if (trns > 0)
-        png_set_tRNS(wr, wi, alpha, trns, NULL);
-}
-
 static void write_header(png_structp wr, png_infop wi, struct imsafe__job *job,
                          const struct pngwalk *w, const struct imsafe__palette *pal)
 {
     png_set_IHDR(wr, wi, w->width, w->height, w->depth, w->color, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (w->color == 3) {
-        write_palette(wr, wi, pal);
+        imsafe__png_set_palette(wr, wi, pal);
     } else if (w->trns_len) {
         png_color_16 c;
         memset(&c, 0, sizeof c);

@@ -83,11 +83,11 @@ static int canon_palette(struct imsafe__palette *p, const uint8_t *rgb, int len,
 }
 
 /* PLTE, and tRNS only as long as it must be: trailing opaque entries are
- * left out. */
-static void set_palette(png_structp png, png_infop info, const struct imsafe__palette *p)
+ * left out (PNG spec 11.3.2.1).  Shared with png.c's rebuild. */
+void imsafe__png_set_palette(png_structp png, png_infop info, const struct imsafe__palette *p)
 {
-    png_color pal[256];
-    png_byte alpha[256];
+    png_color pal[256] = {{0, 0, 0}};
+    png_byte alpha[256] = {0};
     int trns = 0;
     for (int i = 0; i < p->count; i++) {
         pal[i].red = p->rgba[4 * i];
@@ -147,7 +147,7 @@ int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width, uint32_t
                  palette_rgb ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB_ALPHA,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (palette_rgb != NULL)
-        set_palette(png, info, &pal);
+        imsafe__png_set_palette(png, info, &pal);
     png_write_info(png, info);
     for (uint32_t y = 0; y < height; y++) {
         const uint8_t *r = row(opaque, y);
