@@ -15,6 +15,7 @@
 struct imsafe_ctx {
     imsafe_allocator alloc;
     int poisoned; /* an internal error happened: refuse further work */
+    struct imsafe__lister lister; /* tests only: archive listing hook */
 };
 
 /* --------------------------------------------------------------- dispatch */
@@ -35,6 +36,7 @@ static const struct {
     {IMSAFE_TYPE_JAR, imsafe__zip_inspect},
     {IMSAFE_TYPE_APK, imsafe__zip_inspect},
     {IMSAFE_TYPE_GZIP, imsafe__gzip_inspect},
+    {IMSAFE_TYPE_TAR, imsafe__tar_inspect},
 };
 
 static imsafe__format_fn module_for(imsafe_type t)
@@ -109,7 +111,8 @@ static int check_kills(struct imsafe__job *job)
     imsafe_feature f = 0;
     if (c == IMSAFE_CLASS_IMAGE)
         f = IMSAFE_FEATURE_ALL_IMAGES;
-    else if (module_for(job->type) == imsafe__zip_inspect || job->type == IMSAFE_TYPE_GZIP)
+    else if (module_for(job->type) == imsafe__zip_inspect || job->type == IMSAFE_TYPE_GZIP ||
+             job->type == IMSAFE_TYPE_TAR)
         f = IMSAFE_FEATURE_ARCHIVES;
     k = f ? imsafe__killed_feature(job->policy, f, job->now) : NULL;
     if (k != NULL) {
@@ -229,6 +232,7 @@ static imsafe_status sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     struct imsafe__job job;
     char display[256];
     job_init(&job, ctx, policy, in, in_len, claimed_name, claimed_mime);
+    job.lister = ctx->lister;
     if (sink != NULL) {
         job.out.sink = sink;
         job.out.chunk = sink->chunk_bytes ? sink->chunk_bytes : IMSAFE__SINK_CHUNK;
@@ -298,7 +302,15 @@ imsafe_ctx *imsafe_ctx_new(const imsafe_allocator *allocator)
         return NULL;
     ctx->alloc = a;
     ctx->poisoned = 0;
+    ctx->lister.fn = NULL;
+    ctx->lister.opaque = NULL;
     return ctx;
+}
+
+void imsafe__ctx_set_lister(imsafe_ctx *ctx, const struct imsafe__lister *l)
+{
+    ctx->lister.fn = l != NULL ? l->fn : NULL;
+    ctx->lister.opaque = l != NULL ? l->opaque : NULL;
 }
 
 void imsafe_ctx_free(imsafe_ctx *ctx)

@@ -150,6 +150,14 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "decoder warnings were tolerated by policy"),
     R(NOTE_EXTENSIONS_DROPPED, "note.extensions_dropped",
       "GIF comment, plain-text and application extensions were dropped"),
+    R(ARCHIVE_AMBIGUOUS, "archive.ambiguous",
+      "the archive reads differently in another reader or file system (stray record, "
+      "headers that disagree, an entry name Windows reads differently)"),
+    R(ARCHIVE_LINK, "archive.link",
+      "an archive entry is a link, device or other non-regular file"),
+    R(UNSUPPORTED_ARCHIVE_FORMAT, "unsupported.archive.format",
+      "an archive holds a compressed stream or archive libimsafe cannot inspect "
+      "(xz, bzip2, zstd, cab, 7z, rar, a tar entry type)"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)
