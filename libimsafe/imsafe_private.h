@@ -295,6 +295,8 @@ const char *imsafe__unsupported_archive(const uint8_t *p, size_t n);
  */
 #define IMSAFE__ENTRY_DIR 1      /* a directory */
 #define IMSAFE__ENTRY_LEGACY 2   /* ZIP name bytes in a legacy code page (no UTF-8 flag) */
+#define IMSAFE__ENTRY_DESCRIPTOR 4 /* ZIP sizes follow the data (flag bit 3) */
+#define IMSAFE__ENTRY_DOS_HOST 8 /* ZIP made on FAT, NTFS or VFAT */
 void imsafe__ctx_set_lister(imsafe_ctx *ctx, const struct imsafe__lister *l);
 
 /*

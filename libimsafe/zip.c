@@ -917,6 +917,14 @@ static int check_kind(struct imsafe__arc *zc, const struct zent *e)
     return 0;
 }
 
+static int is_ascii(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80)
+            return 0;
+    return 1;
+}
+
 /* Checks on one entry's names and flags, in a fixed order. */
 static int check_entry_header(struct imsafe__arc *zc, const struct zent *e)
 {
@@ -927,6 +935,13 @@ static int check_entry_header(struct imsafe__arc *zc, const struct zent *e)
      * Info-ZIP and 7-Zip then use the header name, other readers do not */
     if (e->upath != NULL && e->upcrc != (uint32_t)crc32(0L, e->name, (uInt)e->nlen))
         return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "stale Unicode Path extra", e->index);
+    /* an ASCII header name reads the same in every code page: a Unicode
+     * Path that differs renames the entry for the readers that use it
+     * (Info-ZIP, 7-Zip, libarchive) and not for the others (Python) */
+    if (e->upath != NULL && is_ascii(e->name, e->nlen) &&
+        (e->uplen != e->nlen || memcmp(e->upath, e->name, e->nlen) != 0))
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "Unicode Path renames an ASCII name",
+                    e->index);
     if (check_kind(zc, e) != 0)
         return STOP;
     int encrypted = (e->flags & (FLAG_ENCRYPTED | FLAG_STRONG | FLAG_CD_ENCRYPTED)) != 0 ||
@@ -1271,8 +1286,15 @@ done:
 static int entry_kind(const struct zent *e)
 {
     int kind = e->nlen > 0 && is_sep(e->name[e->nlen - 1]) ? IMSAFE__ENTRY_DIR : 0;
-    if (!(e->flags & FLAG_UTF8) && e->upath == NULL)
+    unsigned host = e->made >> 8;
+    /* a non-ASCII name without the UTF-8 flag has one reading per code
+     * page (and readers that ignore a Unicode Path use one) */
+    if (!(e->flags & FLAG_UTF8))
         kind |= IMSAFE__ENTRY_LEGACY;
+    if (e->flags & FLAG_DESCRIPTOR)
+        kind |= IMSAFE__ENTRY_DESCRIPTOR;
+    if (host == 0 || host == 11 || host == 14)
+        kind |= IMSAFE__ENTRY_DOS_HOST;
     return kind;
 }
 

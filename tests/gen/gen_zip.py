@@ -248,6 +248,7 @@ def names(d):
     write(d, "unicode_path_exe.zip", build([upath(b"readme.txt", b"readme.exe")]))
     write(d, "unicode_path_traversal.zip", build([upath(b"readme.txt", b"../readme.txt")]))
     write(d, "unicode_path_ok.zip", build([upath(b"r\x82sum\x82.txt", "résumé.txt".encode())]))
+    write(d, "unicode_path_rename.zip", build([upath(b"readme.txt", b"notes.txt")]))
 
 
 def dangerous(d):

@@ -1,0 +1,535 @@
+#!/usr/bin/python3
+"""Differential test: libimsafe against the archive readers people use.
+
+For every ZIP and tar the suites hold (generated fixtures, the third-party
+corpus, the fuzz seeds and regression inputs) plus --count archives made by
+a seeded generator (plain and mutated ZIP, tar and tar.gz), tests/zip_list
+says what libimsafe saw.  For every archive libimsafe passes, each reader
+must list exactly those entries, or refuse the file:
+
+  Info-ZIP      zipinfo -l (names, sizes, types), unzip -Z1 (names)   ZIP
+  libarchive    bsdtar -tvf FILE (seeking), cat FILE | bsdtar -tvf -   all
+  Python        zipfile / tarfile (in this process)                   all
+  7-Zip         7zz l -slt (or 7z from p7zip-full)                    ZIP, tar
+
+A reader refuses when it exits with an error status (unzip >= 2, bsdtar
+and 7-Zip != 0) or raises.  Entries are compared as a multiset of
+(name, kind, size):
+  - name: bytes decoded as UTF-8 (ZIP names without the UTF-8 flag or a
+    Unicode Path as CP437, Python's choice), '\\' as '/', leading "./" and
+    trailing '/' removed, Unicode NFC.  Non-ASCII ZIP names are compared
+    by count only where a reader converts them by design: names in a
+    legacy code page (every reader picks its own), and, for Info-ZIP,
+    names of entries made on FAT/NTFS/VFAT, which it passes through its
+    OEM-to-ISO table even when they carry the UTF-8 flag;
+  - kind: directory or file;
+  - size: uncompressed bytes, files only; bsdtar reading a stream lists 0
+    for a ZIP entry whose sizes follow its data (flag bit 3), so that
+    size is not compared there.
+For tar.gz the tar inside is the archive; 7-Zip lists the gzip member
+instead, so it is not asked.
+
+Any disagreement fails the test.  Prints the counts: archives tried,
+passed by libimsafe, reader runs, refusals, disagreements.
+Exit 0, 1 (disagreement), 77 (a reader is missing: never in CI, build.sh
+installs them) or 99.
+"""
+import argparse
+import concurrent.futures
+import gzip
+import io
+import os
+import random
+import re
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import unicodedata
+import zipfile
+import zlib
+
+READERS = {
+    "zipinfo": "/usr/bin/zipinfo",
+    "unzip": "/usr/bin/unzip",
+    "bsdtar": "/usr/bin/bsdtar",
+}
+SEVENZIP = [p for p in ("/usr/bin/7zz", "/usr/bin/7z") if os.path.exists(p)]
+ENV = dict(os.environ, LC_ALL="C.UTF-8", TZ="UTC")
+TIMEOUT = 60
+
+
+# ------------------------------------------------------------ normalisation
+
+def norm(name):
+    name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    name = name.rstrip("/")
+    if name == ".":
+        name = ""
+    return unicodedata.normalize("NFC", name)
+
+
+def entry(name, is_dir, size, opaque=False):
+    """One comparable entry.  opaque: the name is compared by count only."""
+    return ("<legacy>" if opaque else norm(name), "d" if is_dir else "f",
+            None if is_dir else int(size))
+
+
+def legacy_opaque(raw, kind):
+    return bool(kind & 2) and any(b >= 0x80 for b in raw)
+
+
+# ------------------------------------------------------------ libimsafe
+
+def run_lister(lister, paths):
+    """{path: (verdict, reason, [entries at depth d: (depth, kind, size, raw)])}"""
+    out = subprocess.run([lister], input="\n".join(paths) + "\n", capture_output=True,
+                         text=True, check=True, env=ENV).stdout
+    res, cur = {}, None
+    for line in out.splitlines():
+        if line.startswith("F "):
+            _, verdict, reason, path = line.split(" ", 3)
+            cur = res[path] = (verdict, reason, [])
+        elif line.startswith("E "):
+            _, depth, kind, size, hexname = (line.split(" ") + [""])[:5]
+            cur[2].append((int(depth), int(kind), int(size), bytes.fromhex(hexname)))
+    return res
+
+
+def imsafe_view(kind, entries, reader=""):
+    """The entries of the archive readers open (depth 0, or the tar at
+    depth 1 of a tar.gz), as this reader is expected to show them."""
+    depth = 1 if kind == "tgz" else 0
+    view = []
+    for d, k, size, raw in entries:
+        if d != depth:
+            continue
+        opaque = legacy_opaque(raw, k) or (reader in ("zipinfo", "unzip") and bool(k & 8)
+                                           and any(b >= 0x80 for b in raw))
+        if reader == "bsdtar-stream" and k & 4:
+            size = 0
+        name = raw.decode("cp437") if (k & 2) else raw.decode("utf-8", "surrogateescape")
+        view.append(entry(name, k & 1, size, opaque))
+    return sorted(view, key=repr)
+
+
+# ------------------------------------------------------------ readers
+
+def proc(argv, data=None):
+    try:
+        r = subprocess.run(argv, input=data, capture_output=True, env=ENV, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, b""
+    return r.returncode, r.stdout
+
+
+def r_zipinfo(path, legacy):
+    rc, out = proc([READERS["zipinfo"], "-l", path])
+    if rc is None or rc >= 2:
+        return None
+    ents = []
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        f = line.split(None, 9)
+        if (len(f) < 10 or not re.match(r"^\d+\.\d+$", f[1]) or not f[3].isdigit()
+                or not f[5].isdigit()):
+            continue
+        ents.append(entry(f[9], f[9].endswith("/"), int(f[3])))
+    return ents
+
+
+def r_unzip(path, legacy):
+    rc, out = proc([READERS["unzip"], "-Z1", path])
+    if rc is None or rc >= 2:
+        return None
+    if out.strip() == b"Empty zipfile.":
+        return []
+    return [(n, None, None) for n in out.decode("utf-8", "surrogateescape").splitlines()]
+
+
+def parse_bsdtar(out):
+    ents = []
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        f = line.split(None, 8)
+        if len(f) < 9:
+            return None
+        ents.append(entry(f[8], f[0].startswith("d"), f[4]))
+    return ents
+
+
+def r_bsdtar_seek(path, legacy):
+    rc, out = proc([READERS["bsdtar"], "-tvf", path])
+    return None if rc != 0 else parse_bsdtar(out)
+
+
+def r_bsdtar_stream(path, legacy):
+    with open(path, "rb") as f:
+        data = f.read()
+    rc, out = proc([READERS["bsdtar"], "-tvf", "-"], data)
+    return None if rc != 0 else parse_bsdtar(out)
+
+
+def r_python_zip(path, legacy):
+    try:
+        with zipfile.ZipFile(path) as z:
+            return [entry(i.filename, i.is_dir(), i.file_size) for i in z.infolist()]
+    except Exception:
+        return None
+
+
+def r_python_tar(path, legacy):
+    try:
+        with tarfile.open(path) as t:
+            return [entry(m.name, m.isdir(), m.size) for m in t.getmembers()]
+    except Exception:
+        return None
+
+
+def r_7z(path, legacy):
+    rc, out = proc([SEVENZIP[0], "l", "-slt", "-sccUTF-8", path])
+    if rc is None or rc != 0:
+        return None
+    text = out.decode("utf-8", "surrogateescape")
+    if "\n----------\n" not in text:
+        return None
+    ents, cur = [], {}
+    for line in text.split("\n----------\n", 1)[1].splitlines() + [""]:
+        if line == "":
+            if "Path" in cur:
+                is_dir = cur.get("Folder") == "+"
+                ents.append(entry(cur["Path"], is_dir, cur.get("Size") or 0,
+                                  legacy.get(norm(cur["Path"]), False)))
+            cur = {}
+        elif " = " in line:
+            k, v = line.split(" = ", 1)
+            cur[k] = v
+    return ents
+
+
+def readers_for(kind):
+    if kind == "zip":
+        return [("zipinfo", r_zipinfo), ("unzip", r_unzip), ("bsdtar", r_bsdtar_seek),
+                ("bsdtar-stream", r_bsdtar_stream), ("python", r_python_zip), ("7zip", r_7z)]
+    if kind == "tar":
+        return [("bsdtar", r_bsdtar_seek), ("bsdtar-stream", r_bsdtar_stream),
+                ("python", r_python_tar), ("7zip", r_7z)]
+    return [("bsdtar", r_bsdtar_seek), ("bsdtar-stream", r_bsdtar_stream),
+            ("python", r_python_tar)]
+
+
+def compare(want, got, names_only):
+    """Multisets equal.  When libimsafe saw a legacy code-page name, any
+    non-ASCII name a reader prints stands for it (compared by count)."""
+    legacy = any(w[0] == "<legacy>" for w in want)
+
+    def mask(name):
+        return "<legacy>" if legacy and any(ord(c) >= 0x80 for c in name) else name
+    want = [(mask(w[0]),) + tuple(w[1:]) for w in want]
+    fix = [(mask(norm(g[0]) if names_only else g[0]),) + tuple(g[1:]) for g in got]
+    if names_only:
+        return sorted(w[0] for w in want) == sorted(f[0] for f in fix)
+    return sorted(want, key=repr) == sorted(fix, key=repr)
+
+
+def check(path, kind, ents):
+    """[(reader, status)], status 'agree', 'refused' or a disagreement text."""
+    legacy = {}
+    results = []
+    for name, fn in readers_for(kind):
+        want = imsafe_view(kind, ents, name)
+        got = fn(path, legacy)
+        if got is None:
+            results.append((name, "refused"))
+        elif compare(want, got, name == "unzip"):
+            results.append((name, "agree"))
+        else:
+            results.append((name, "libimsafe %r, %s %r" % (want[:6], name, sorted(got, key=repr)[:6])))
+    return results
+
+
+# ------------------------------------------------------------ archive kinds
+
+def kind_of(path):
+    try:
+        with open(path, "rb") as f:
+            head = f.read(600)
+    except OSError:
+        return None
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    if head[:3] == b"\x1f\x8b\x08":
+        try:
+            with gzip.open(path) as g:
+                inner = g.read(600)
+        except Exception:
+            return None
+        if len(inner) >= 262 and inner[257:262] == b"ustar":
+            return "tgz"
+    return None
+
+
+def suite_archives(roots):
+    found = []
+    for root in roots:
+        if not root or not os.path.isdir(root):
+            continue
+        for d, _, files in os.walk(root):
+            for f in sorted(files):
+                p = os.path.join(d, f)
+                k = kind_of(p)
+                if k:
+                    found.append((p, k))
+    return found
+
+
+# ------------------------------------------------------------ generator
+
+NAMES = ["readme.txt", "notes.md", "data/table.csv", "docs/", "docs/a.txt", "img/photo.jpg",
+         "Фото 2024.txt", "日本語.txt", "café.txt", "a b c.txt", "x+y=z.txt", "100%.txt",
+         "[draft] #1.txt", "deep/er/still/deeper/file.txt", "empty.txt", "UPPER.TXT",
+         "naïve/", "naïve/résumé.txt", "emoji😀.txt", "tab\there.txt", "a.b.c.d",
+         "~tilde.txt", "it's.txt", "semi;colon.txt", "comma,name.txt", "e\u0301cole.txt"]
+TEXT = b"Minutes of the meeting.\nNothing to report.\n"
+
+
+def rand_data(rng):
+    k = rng.random()
+    if k < 0.2:
+        return b""
+    if k < 0.6:
+        return TEXT * rng.randint(1, 40)
+    if k < 0.8:
+        return bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 2000)))
+    return bytes(rng.randint(1, 20000))
+
+
+def pick_names(rng):
+    names = rng.sample(NAMES, rng.randint(1, 5))
+    # a file under a directory name is fine; drop exact duplicates after norm
+    seen, out = set(), []
+    for n in names:
+        if norm(n).lower() not in seen:
+            seen.add(norm(n).lower())
+            out.append(n)
+    return out
+
+
+def gen_zip_python(rng):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n in pick_names(rng):
+            info = zipfile.ZipInfo(n, (2024, 1, 1, 12, 0, 0))
+            info.compress_type = rng.choice([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+            if rng.random() < 0.3:
+                info.create_system = 0
+                info.external_attr = 0x10 if n.endswith("/") else 0x20
+            z.writestr(info, b"" if n.endswith("/") else rand_data(rng))
+        if rng.random() < 0.2:
+            z.comment = b"a comment " * rng.randint(1, 5)
+    return buf.getvalue()
+
+
+def dos(e):
+    return struct.pack("<HH", 0x6000, 0x5821)
+
+
+def gen_zip_hand(rng):
+    """Local headers, descriptors, extras and attributes chosen at random."""
+    out, cd = bytearray(), bytearray()
+    names = pick_names(rng)
+    for n in names:
+        raw_name = n.encode()
+        data = b"" if n.endswith("/") else rand_data(rng)
+        method = 0 if n.endswith("/") or rng.random() < 0.4 else 8
+        comp = data if method == 0 else zlib.compress(data, 6)[2:-4]
+        crc = zlib.crc32(data)
+        flags = 0x800 if (rng.random() < 0.7 or any(b >= 0x80 for b in raw_name)) else 0
+        desc = method == 8 and rng.random() < 0.3
+        if desc:
+            flags |= 8
+        lx = b""
+        cx = b""
+        if rng.random() < 0.4:  # Info-ZIP timestamps: local has more than central
+            lx += struct.pack("<HHBIII", 0x5455, 13, 7, 1704110400, 1704110400, 1704110400)
+            cx += struct.pack("<HHBI", 0x5455, 5, 7, 1704110400)
+        if rng.random() < 0.2:
+            lx += struct.pack("<HHBHIBI", 0x7875, 11, 1, 4, 1000, 4, 1000)
+            cx += struct.pack("<HH", 0x7875, 0)
+        if rng.random() < 0.15 and not flags & 0x800:
+            up = struct.pack("<BI", 1, zlib.crc32(raw_name)) + raw_name
+            lx += struct.pack("<HH", 0x7075, len(up)) + up
+            cx += struct.pack("<HH", 0x7075, len(up)) + up
+        made, eattr = rng.choice([(0x031E, (0o40755 if n.endswith("/") else 0o100644) << 16),
+                                  (0x0014, 0x10 if n.endswith("/") else 0x20), (0x0A3F, 0),
+                                  (0x0314, 0)])
+        off = len(out)
+        lcrc, lcs, lus = (0, 0, 0) if desc else (crc, len(comp), len(data))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, method, 0x6000, 0x5821,
+                           lcrc, lcs, lus, len(raw_name), len(lx)) + raw_name + lx + comp
+        if desc:
+            sig = struct.pack("<I", 0x08074B50) if rng.random() < 0.7 else b""
+            out += sig + struct.pack("<III", crc, len(comp), len(data))
+        cd += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, made, 20, flags, method, 0x6000,
+                          0x5821, crc, len(comp), len(data), len(raw_name), len(cx), 0, 0, 0,
+                          eattr, off) + raw_name + cx
+    comment = b"" if rng.random() < 0.8 else b"archive comment"
+    cd_off = len(out)
+    out += cd
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(names), len(names), len(cd), cd_off,
+                       len(comment)) + comment
+    return bytes(out)
+
+
+def gen_tar(rng):
+    fmt = rng.choice([tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as t:
+        for n in pick_names(rng):
+            if fmt == tarfile.USTAR_FORMAT and any(ord(c) >= 0x80 for c in n):
+                n = "ascii-%d.txt" % rng.randint(0, 999)
+            if rng.random() < 0.2:
+                n = "long/" * rng.randint(20, 40) + n.rstrip("/")
+                if fmt == tarfile.USTAR_FORMAT and len(n) > 250:
+                    n = n[-90:].lstrip("/")
+            info = tarfile.TarInfo(n)
+            info.mtime = 1704110400
+            if n.endswith("/"):
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                try:
+                    t.addfile(info)
+                except ValueError:
+                    pass
+                continue
+            data = rand_data(rng)
+            info.size = len(data)
+            try:
+                t.addfile(info, io.BytesIO(data))
+            except ValueError:
+                pass
+    return buf.getvalue()
+
+
+def tar_checksum(h):
+    h = bytearray(h)
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def mutate(rng, data, kind):
+    b = bytearray(data)
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        if not b:
+            break
+        m = rng.random()
+        i = rng.randrange(len(b))
+        if m < 0.45:
+            b[i] ^= 1 << rng.randrange(8)
+        elif m < 0.55:
+            b[i] = rng.choice([0, 0xFF, 0x2F, 0x5C, 0x2E, 0x3A, ord("P"), ord("K"), 3, 4, 5, 6])
+        elif m < 0.65:
+            del b[i:i + rng.randint(1, 64)]
+        elif m < 0.75:
+            b[i:i] = rng.choice([b"PK\x03\x04", b"PK\x05\x06", b"PK\x01\x02", b"\0" * 512,
+                                 bytes(rng.getrandbits(8) for _ in range(16))])
+        elif m < 0.85:
+            b += rng.choice([b"\0" * 512, b"junk", b"PK\x05\x06" + bytes(18)])
+        else:
+            b = b[:rng.randrange(len(b))]
+        if kind == "tar" and len(b) >= 512 and rng.random() < 0.8:
+            # fix the checksum of the header that was hit, so the walk goes on
+            h = (i // 512) * 512
+            if h + 512 <= len(b) and b[h + 257:h + 262] == b"ustar":
+                b[h:h + 512] = tar_checksum(b[h:h + 512])
+    return bytes(b)
+
+
+def generate(outdir, count, seed=13):
+    rng = random.Random(seed)
+    made = []
+    for i in range(count):
+        r = rng.random()
+        if r < 0.3:
+            data, kind = gen_zip_python(rng), "zip"
+        elif r < 0.6:
+            data, kind = gen_zip_hand(rng), "zip"
+        else:
+            data, kind = gen_tar(rng), "tar"
+        if rng.random() < 0.6:
+            data = mutate(rng, data, kind)
+        if kind == "tar" and rng.random() < 0.25:
+            data = gzip.compress(data, mtime=0)
+        p = os.path.join(outdir, "g%05d.%s" % (i, kind))
+        with open(p, "wb") as f:
+            f.write(data)
+        made.append(p)
+    return made
+
+
+# ------------------------------------------------------------ main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lister", required=True)
+    ap.add_argument("--count", type=int, default=5000)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--keep", help="write the generated archives here and keep them")
+    args = ap.parse_args()
+    missing = [p for p in READERS.values() if not os.path.exists(p)]
+    if missing or not SEVENZIP:
+        print("SKIP: reader missing: %s" % (missing or "7zz/7z"))
+        return 77
+    if not os.path.exists(args.lister):
+        print("hard error: %s not built" % args.lister)
+        return 99
+    roots = [os.environ.get("IMSAFE_FIXTURES"), os.environ.get("IMSAFE_CORPUS"),
+             os.path.join(os.environ.get("IMSAFE_BUILDDIR", ""), "fuzz", "seeds"),
+             os.path.join(os.environ.get("IMSAFE_SRCDIR", ""), "fuzz", "regress")]
+    suite = suite_archives(roots)
+    tmp = tempfile.TemporaryDirectory(prefix="imsafe-diff.")
+    gendir = args.keep or tmp.name
+    os.makedirs(gendir, exist_ok=True)
+    generated = generate(gendir, args.count)
+    kinds = dict(suite)
+    for p in generated:
+        kinds[p] = kind_of(p)
+    paths = [p for p, _ in suite] + generated
+    seen = run_lister(args.lister, paths)
+    todo = []
+    for p in paths:
+        verdict, reason, ents = seen.get(p, ("error", "-", []))
+        if verdict == "error":
+            print("hard error: zip_list failed on %s" % p)
+            return 99
+        if verdict == "passed" and kinds.get(p):
+            todo.append((p, kinds[p], ents))
+    runs = refused = 0
+    bad = []
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
+        for (p, kind, want), res in zip(todo, ex.map(lambda t: check(*t), todo)):
+            for reader, status in res:
+                runs += 1
+                if status == "refused":
+                    refused += 1
+                elif status != "agree":
+                    bad.append((p, reader, status))
+    n_suite = len(suite)
+    passed_suite = sum(1 for p, _ in suite if seen[p][0] == "passed")
+    passed_gen = sum(1 for p in generated if seen[p][0] == "passed")
+    for p, reader, status in bad[:40]:
+        print("DISAGREE %s [%s]: %s" % (p, reader, status))
+    print("archives tried: %d (suites %d, generated %d, seed 13)"
+          % (len(paths), n_suite, len(generated)))
+    print("passed by libimsafe: %d (suites %d, generated %d)"
+          % (len(todo), passed_suite, passed_gen))
+    print("reader runs: %d, refusals: %d, disagreements: %d" % (runs, refused, len(bad)))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
