@@ -9,7 +9,8 @@ set -eu
 
 PACKAGES="autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
   libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev libspng-dev
-  python3 python3-pil libjpeg-turbo-progs giflib-tools mandoc valgrind binutils"
+  python3 python3-pil libjpeg-turbo-progs giflib-tools mandoc valgrind binutils
+  unzip zip libarchive-tools 7zip"
 
 top=$(cd "$(dirname "$0")" && pwd)
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}

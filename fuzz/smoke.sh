@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
 build=$top/build-fuzz
 secs=${FUZZ_SECONDS:-45}
-targets=${*:-sanitize png jpeg gif sniff zip filename policy}
+targets=${*:-sanitize png jpeg gif sniff zip filename policy tar}
 
 [ -d "$corpus/pngsuite" ] || { echo "corpus not found at $corpus" >&2; exit 2; }
 [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >/dev/null 2>&1) || exit 2

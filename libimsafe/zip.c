@@ -1482,7 +1482,10 @@ static int gzip_walk(struct imsafe__arc *zc, const uint8_t *p, size_t n)
         rc = 0;
         goto done;
     }
-    if (zc->job->depth + 1 > zc->max_depth || s->n > SIZE_MAX) {
+    /* a .tar.gz is one archive to its readers: the tar inside a gzip is
+     * walked at the gzip's own nesting level */
+    int same_level = t == IMSAFE_TYPE_TAR;
+    if ((!same_level && zc->job->depth + 1 > zc->max_depth) || s->n > SIZE_MAX) {
         rc = nested(zc, t, NULL, 0, WHOLE);
         goto done;
     }
@@ -1494,7 +1497,8 @@ static int gzip_walk(struct imsafe__arc *zc, const uint8_t *p, size_t n)
     if ((s->hold = imsafe__alloc(zc->job, s->hold_cap ? s->hold_cap : 1)) == NULL ||
         gz_members(zc, p, n, s) != 0)
         goto done;
-    rc = nested(zc, t, s->hold, (size_t)s->n, WHOLE);
+    rc = same_level ? imsafe__tar_walk(zc, s->hold, (size_t)s->n)
+                    : nested(zc, t, s->hold, (size_t)s->n, WHOLE);
 done:
     imsafe__free(zc->job, s->hold);
     imsafe__free(zc->job, s);

@@ -133,6 +133,11 @@ def hostile(d):
     junk[148:156] = b" " * 8
     junk[148:156] = b"%06o\0 " % sum(junk)
     write(d, "size_junk.tar", first + bytes(junk) + bytes(1024))
+    junk = bytearray(header(b"b.txt", 0))
+    junk[337:345] = b"@\0\0\0\0\0\0\0"  # devminor: Python ends the archive here
+    junk[148:156] = b" " * 8
+    junk[148:156] = b"%06o\0 " % sum(junk)
+    write(d, "number_junk.tar", first + bytes(junk) + bytes(1024))
     write(d, "dir_with_data.tar", header(b"d/", len(TEXT), b"5") + pad(TEXT) + bytes(1024))
     write(d, "file_slash_name.tar", header(b"d/", 0, b"0") + bytes(1024))
     write(d, "sparse.tar", header(b"a.txt", 0, b"S", b"ustar  \0") + bytes(1024))
