@@ -935,13 +935,6 @@ static int check_entry_header(struct imsafe__arc *zc, const struct zent *e)
      * Info-ZIP and 7-Zip then use the header name, other readers do not */
     if (e->upath != NULL && e->upcrc != (uint32_t)crc32(0L, e->name, (uInt)e->nlen))
         return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "stale Unicode Path extra", e->index);
-    /* an ASCII header name reads the same in every code page: a Unicode
-     * Path that differs renames the entry for the readers that use it
-     * (Info-ZIP, 7-Zip, libarchive) and not for the others (Python) */
-    if (e->upath != NULL && is_ascii(e->name, e->nlen) &&
-        (e->uplen != e->nlen || memcmp(e->upath, e->name, e->nlen) != 0))
-        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "Unicode Path renames an ASCII name",
-                    e->index);
     if (check_kind(zc, e) != 0)
         return STOP;
     int encrypted = (e->flags & (FLAG_ENCRYPTED | FLAG_STRONG | FLAG_CD_ENCRYPTED)) != 0 ||
@@ -960,6 +953,13 @@ static int check_entry_header(struct imsafe__arc *zc, const struct zent *e)
     if (check_win(zc, e->index, e->name, e->nlen) != 0 ||
         (e->upath != NULL && check_win(zc, e->index, e->upath, e->uplen) != 0))
         return STOP;
+    /* an ASCII header name reads the same in every code page: a Unicode
+     * Path that differs renames the entry for the readers that use it
+     * (Info-ZIP, 7-Zip, libarchive) and not for the others (Python) */
+    if (e->upath != NULL && is_ascii(e->name, e->nlen) &&
+        (e->uplen != e->nlen || memcmp(e->upath, e->name, e->nlen) != 0))
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "Unicode Path renames an ASCII name",
+                    e->index);
     return 0;
 }
 

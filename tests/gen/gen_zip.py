@@ -428,7 +428,9 @@ def ambiguity(d):
     # harmlessly (libarchive extracts the local name)
     x = upath_extra(b"readme.txt", b"readme.pdf")
     write(d, "local_upath_rename.zip", build([Entry("readme.txt", TEXT, local_extra=x)]))
-    write(d, "central_upath_only.zip", build([Entry("readme.txt", TEXT, central_extra=x)]))
+    x2 = upath_extra(b"r\x82sum\x82.txt", "résumé.txt".encode())
+    write(d, "central_upath_only.zip", build([Entry(b"r\x82sum\x82.txt", TEXT,
+                                                    central_extra=x2)]))
     # a stale Unicode Path (CRC of another name): readers disagree on using it
     stale = struct.pack("<HHBI", 0x7075, 5 + 10, 1, 1234) + b"readme.pdf"
     write(d, "upath_stale.zip", build([Entry("readme.txt", TEXT, local_extra=stale,
