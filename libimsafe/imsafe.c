@@ -50,7 +50,7 @@ static imsafe__format_fn module_for(imsafe_type t)
 /* ------------------------------------------------------------------ policy */
 
 /* Types that are the same thing under another name: a .docx that sniffs as
- * a plain ZIP, a .mov that is an MP4. */
+ * a plain ZIP, a .mov that is an MP4, a .tar that is gzip-compressed. */
 static int same_family(imsafe_type a, imsafe_type b)
 {
     static const imsafe_type zipdocs[] = {IMSAFE_TYPE_ZIP, IMSAFE_TYPE_DOCX, IMSAFE_TYPE_XLSX,
@@ -61,6 +61,10 @@ static int same_family(imsafe_type a, imsafe_type b)
         ib |= b == zipdocs[i];
     }
     if (ia && ib)
+        return 1;
+    /* tar readers open a gzip-compressed tar under either name */
+    if ((a == IMSAFE_TYPE_TAR || a == IMSAFE_TYPE_GZIP) &&
+        (b == IMSAFE_TYPE_TAR || b == IMSAFE_TYPE_GZIP))
         return 1;
     return (a == IMSAFE_TYPE_MP4 || a == IMSAFE_TYPE_MOV) &&
            (b == IMSAFE_TYPE_MP4 || b == IMSAFE_TYPE_MOV);

@@ -359,7 +359,7 @@ def gen_zip_hand(rng):
             lx += struct.pack("<HHBIII", 0x5455, 13, 7, 1704110400, 1704110400, 1704110400)
             cx += struct.pack("<HHBI", 0x5455, 5, 7, 1704110400)
         if rng.random() < 0.2:
-            lx += struct.pack("<HHBHIBI", 0x7875, 11, 1, 4, 1000, 4, 1000)
+            lx += struct.pack("<HHBBIBI", 0x7875, 11, 1, 4, 1000, 4, 1000)
             cx += struct.pack("<HH", 0x7875, 0)
         if rng.random() < 0.15 and not flags & 0x800:
             up = struct.pack("<BI", 1, zlib.crc32(raw_name)) + raw_name
