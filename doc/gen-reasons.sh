@@ -20,7 +20,9 @@ set -eu
 
 DATE='November 26, 2026'
 FIRST='0.1.0'
-ADDED=''    # lines "name version", e.g. "limit.example 0.2.0"
+ADDED='archive.ambiguous 0.2.0
+archive.link 0.2.0
+unsupported.archive.format 0.2.0'    # lines "name version", e.g. "limit.example 0.2.0"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"
