@@ -295,6 +295,10 @@ static int check_header(struct twalk *w, unsigned long index, const uint8_t *h)
                      "header without the ustar or GNU magic", index);
     if (!imsafe__is_tar(h, BLOCK))
         return tfail(w, IMSAFE_R_MALFORMED_CRC, "header checksum mismatch", index);
+    /* GNU headers keep times where POSIX has the name prefix: Python's
+     * tarfile reads a prefix there anyway, libarchive does not */
+    if (gnu && h[345] != 0 && h[156] != 'L' && h[156] != 'K')
+        return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "GNU header with a name prefix", index);
     if (check_numbers(h) != 0)
         return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "numeric field does not parse", index);
     return 0;
@@ -315,6 +319,12 @@ static int member(struct twalk *w, unsigned long index, const uint8_t *h, const 
         return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "NUL byte in name", index);
     if (!dir && name[nl - 1] == '/')
         return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "file name ends in '/'", index);
+    /* Python's tarfile makes a '\0' member whose header name ends in '/' a
+     * directory before it applies a pax path; libarchive keeps a file */
+    size_t hl = field_len(h, 100);
+    if (h[156] == '\0' && hl > 0 && h[hl - 1] == '/')
+        return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "old-style directory name on a file",
+                     index);
     if (dir && size != 0)
         return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "directory holds data", index);
     if (imsafe__arc_name(zc, index, name, nl) != 0)
@@ -370,6 +380,10 @@ static int step(struct twalk *w, unsigned long index, size_t pos, struct meta *m
     case 'g':
         if (type == 'x' && (m->path != NULL || m->has_size))
             return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "two metadata headers for one member",
+                         index);
+        /* Python's tarfile parses records on into the padding until a NUL */
+        if (!all_zero(d + size, (size_t)(padded - size)))
+            return tfail(w, IMSAFE_R_ARCHIVE_AMBIGUOUS, "bytes in the pax header's padding",
                          index);
         return pax_records(w, index, d, (size_t)size, m, type == 'g');
     case 'L': {

@@ -894,6 +894,7 @@ int imsafe__arc_name(struct imsafe__arc *zc, unsigned long index, const uint8_t 
 #define S_DIR 0040000u
 #define S_LNK 0120000u
 #define DOS_REPARSE 0x400u /* FILE_ATTRIBUTE_REPARSE_POINT: an NTFS link */
+#define DOS_DIR 0x10u      /* FILE_ATTRIBUTE_DIRECTORY */
 
 /*
  * What kind of file an entry extracts to.  The Unix mode in the high half
@@ -907,13 +908,19 @@ int imsafe__arc_name(struct imsafe__arc *zc, unsigned long index, const uint8_t 
 static int check_kind(struct imsafe__arc *zc, const struct zent *e)
 {
     uint32_t mode = (e->eattr >> 16) & S_TYPE;
-    int dir_name = e->nlen > 0 && is_sep(e->name[e->nlen - 1]);
+    int dir_name = e->nlen > 0 && e->name[e->nlen - 1] == '/';
+    /* a trailing '\' is a directory on Windows and a character elsewhere */
+    if (e->nlen > 0 && e->name[e->nlen - 1] == '\\')
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "name ends in a backslash", e->index);
     if (mode == S_LNK)
         return fail(zc, IMSAFE_R_ARCHIVE_LINK, "symbolic link", e->index);
     if ((mode != 0 && mode != S_REG && mode != S_DIR) || (e->eattr & DOS_REPARSE))
         return fail(zc, IMSAFE_R_ARCHIVE_LINK, "not a regular file or directory", e->index);
-    if (mode == S_DIR && !dir_name)
-        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "directory mode on a file name", e->index);
+    /* libarchive and 7-Zip take the mode or the DOS directory bit for a
+     * directory, Info-ZIP and Python the name */
+    if ((mode == S_DIR || (e->eattr & DOS_DIR)) && !dir_name)
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "directory attribute on a file name",
+                    e->index);
     return 0;
 }
 
@@ -1285,7 +1292,7 @@ done:
 /* The kinds the listing hook reports for a ZIP entry. */
 static int entry_kind(const struct zent *e)
 {
-    int kind = e->nlen > 0 && is_sep(e->name[e->nlen - 1]) ? IMSAFE__ENTRY_DIR : 0;
+    int kind = e->nlen > 0 && e->name[e->nlen - 1] == '/' ? IMSAFE__ENTRY_DIR : 0;
     unsigned host = e->made >> 8;
     /* a non-ASCII name without the UTF-8 flag has one reading per code
      * page (and readers that ignore a Unicode Path use one) */

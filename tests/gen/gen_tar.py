@@ -120,6 +120,9 @@ def hostile(d):
             + header(b"././@LongLink", 13, b"L", b"ustar  \0") + pad(b"gnuname.txt\0\0")
             + header(b"a.txt", len(TEXT)) + pad(TEXT) + bytes(1024))
     write(d, "pax_and_longname.tar", both)
+    rec = b"20 path=paxname.txt\n"
+    write(d, "pax_padding.tar", header(b"././@PaxHeader", len(rec), b"x") + rec + b"@"
+          + bytes(511 - len(rec)) + header(b"a.txt", len(TEXT)) + pad(TEXT) + bytes(1024))
     bad = b"19 path=paxname.txt\n"  # length off by one
     write(d, "pax_bad_record.tar", header(b"././@PaxHeader", len(bad), b"x") + pad(bad)
           + header(b"a.txt", len(TEXT)) + pad(TEXT) + bytes(1024))
@@ -138,6 +141,11 @@ def hostile(d):
     junk[148:156] = b" " * 8
     junk[148:156] = b"%06o\0 " % sum(junk)
     write(d, "number_junk.tar", first + bytes(junk) + bytes(1024))
+    gp = bytearray(header(b"b.txt", 0, b"0", b"ustar  \0"))
+    gp[345:357] = b"14544524500\0"  # an atime: Python reads it as a name prefix
+    gp[148:156] = b" " * 8
+    gp[148:156] = b"%06o\0 " % sum(gp)
+    write(d, "gnu_prefix.tar", first + bytes(gp) + bytes(1024))
     write(d, "dir_with_data.tar", header(b"d/", len(TEXT), b"5") + pad(TEXT) + bytes(1024))
     write(d, "file_slash_name.tar", header(b"d/", 0, b"0") + bytes(1024))
     write(d, "sparse.tar", header(b"a.txt", 0, b"S", b"ustar  \0") + bytes(1024))
