@@ -32,8 +32,10 @@ instead, so it is not asked.
 
 Any disagreement fails the test.  Prints the counts: archives tried,
 passed by libimsafe, reader runs, refusals, disagreements.
-Exit 0, 1 (disagreement), 77 (a reader is missing: never in CI, build.sh
-installs them) or 99.
+Exit 0, 1 (disagreement, or an ordinary archive from a real writer
+rejected) or 99 (a reader is missing: build.sh installs unzip, zip,
+libarchive-tools and 7zip; a missing oracle is a hard error, never a skip).
+jar (OpenJDK) is used when installed and reported as skipped otherwise.
 """
 import argparse
 import concurrent.futures
@@ -654,8 +656,8 @@ def main():
     args = ap.parse_args()
     missing = [p for p in READERS.values() if not os.path.exists(p)]
     if missing or not SEVENZIP:
-        print("SKIP: reader missing: %s" % (missing or "7zz/7z"))
-        return 77
+        print("hard error: reader missing: %s" % (missing or "7zz/7z"))
+        return 99
     if not os.path.exists(args.lister):
         print("hard error: %s not built" % args.lister)
         return 99
