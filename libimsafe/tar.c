@@ -441,7 +441,8 @@ static int walk(struct twalk *w)
         if (step(w, index, pos, &m, &pos) != 0)
             return STOP;
     }
-    qsort(w->names, w->count, sizeof *w->names, cmp_tname);
+    if (w->count > 1) /* names is NULL while no member has one */
+        qsort(w->names, w->count, sizeof *w->names, cmp_tname);
     for (size_t i = 1; i < w->count; i++)
         if (cmp_tname(&w->names[i - 1], &w->names[i]) == 0) {
             imsafe__reject(w->zc->job, IMSAFE_R_ARCHIVE_DUPLICATE, "two tar members, one name");
