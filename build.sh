@@ -24,7 +24,7 @@ TEST_PACKAGES="
   mandoc
   binutils
   valgrind
-  zip unzip
+  zip unzip libarchive-tools 7zip
   php-cli
 "
 

@@ -19,6 +19,7 @@
 struct imsafe_ctx {
     imsafe_allocator alloc;
     int poisoned; /* an internal error happened: refuse further work */
+    struct imsafe__lister lister; /* tests only: archive listing hook */
 };
 
 /* --------------------------------------------------------------- dispatch */
@@ -39,6 +40,7 @@ static const struct {
     {IMSAFE_TYPE_JAR, imsafe__zip_inspect},
     {IMSAFE_TYPE_APK, imsafe__zip_inspect},
     {IMSAFE_TYPE_GZIP, imsafe__gzip_inspect},
+    {IMSAFE_TYPE_TAR, imsafe__tar_inspect},
 };
 
 static imsafe__format_fn module_for(imsafe_type t)
@@ -62,7 +64,7 @@ static int in_set(imsafe_type t, const imsafe_type *set, size_t n)
 /* Types that are the same thing under another name: a .docx that sniffs as
  * a plain ZIP, a .mov that is an MP4, a .heif whose brand says HEIC (Nokia's
  * HEIF files and phone photos name HEIF, HEIC and AVIF brands freely; one
- * ISO-BMFF image container, one parser). */
+ * ISO-BMFF image container, one parser), a .tar that is gzip-compressed. */
 static int same_family(imsafe_type a, imsafe_type b)
 {
     static const imsafe_type zipdocs[] = {IMSAFE_TYPE_ZIP, IMSAFE_TYPE_DOCX, IMSAFE_TYPE_XLSX,
@@ -71,7 +73,9 @@ static int same_family(imsafe_type a, imsafe_type b)
     static const imsafe_type heif[] = {IMSAFE_TYPE_HEIC, IMSAFE_TYPE_HEIF, IMSAFE_TYPE_AVIF};
 #define SAME(set) (in_set(a, set, sizeof set / sizeof set[0]) && \
                    in_set(b, set, sizeof set / sizeof set[0]))
-    return SAME(zipdocs) || SAME(movies) || SAME(heif);
+    /* tar readers open a gzip-compressed tar under either name */
+    static const imsafe_type tars[] = {IMSAFE_TYPE_TAR, IMSAFE_TYPE_GZIP};
+    return SAME(zipdocs) || SAME(movies) || SAME(heif) || SAME(tars);
 #undef SAME
 }
 
@@ -123,7 +127,8 @@ static int check_kills(struct imsafe__job *job)
     imsafe_feature f = 0;
     if (c == IMSAFE_CLASS_IMAGE)
         f = IMSAFE_FEATURE_ALL_IMAGES;
-    else if (module_for(job->type) == imsafe__zip_inspect || job->type == IMSAFE_TYPE_GZIP)
+    else if (module_for(job->type) == imsafe__zip_inspect || job->type == IMSAFE_TYPE_GZIP ||
+             job->type == IMSAFE_TYPE_TAR)
         f = IMSAFE_FEATURE_ARCHIVES;
     k = f ? imsafe__killed_feature(job->policy, f, job->now) : NULL;
     if (k != NULL) {
@@ -331,6 +336,7 @@ static imsafe_status sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     struct imsafe__job job;
     char display[256];
     job_init(&job, ctx, policy, in, in_len, claimed_name, claimed_mime);
+    job.lister = ctx->lister;
     if (sink != NULL) {
         size_t chunk = sink->chunk_bytes ? sink->chunk_bytes : IMSAFE__SINK_CHUNK;
         /* without rewind the host could not take back a first encoding the
@@ -416,7 +422,15 @@ imsafe_ctx *imsafe_ctx_new(const imsafe_allocator *allocator)
         return NULL;
     ctx->alloc = a;
     ctx->poisoned = 0;
+    ctx->lister.fn = NULL;
+    ctx->lister.opaque = NULL;
     return ctx;
+}
+
+void imsafe__ctx_set_lister(imsafe_ctx *ctx, const struct imsafe__lister *l)
+{
+    ctx->lister.fn = l != NULL ? l->fn : NULL;
+    ctx->lister.opaque = l != NULL ? l->opaque : NULL;
 }
 
 void imsafe_ctx_free(imsafe_ctx *ctx)

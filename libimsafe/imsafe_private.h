@@ -189,6 +189,12 @@ struct imsafe__job {
     struct imsafe__scan_hit gate_hit;
     const imsafe_sink *held_sink;
     size_t held_chunk;
+    /* archive listing hook (tests only, see imsafe__ctx_set_lister) */
+    struct imsafe__lister {
+        void (*fn)(void *opaque, int depth, const uint8_t *name, size_t nlen, uint64_t size,
+                   int kind);
+        void *opaque;
+    } lister;
 };
 
 /* Reject with one reason; the first rejection wins, later ones are ignored.
@@ -398,5 +404,54 @@ void imsafe__palette_byte_lut(const struct imsafe__palette *p, unsigned depth,
                               uint8_t lut[256]);
 /* px[i] = lut[px[i]] for n bytes. */
 void imsafe__palette_remap(const uint8_t lut[256], uint8_t *px, size_t n);
+
+/* ------------------------------------------------------------- archives */
+
+/* sniff.c: a ustar/GNU tar header with a valid checksum at p[0..512). */
+int imsafe__is_tar(const uint8_t *p, size_t n);
+/* sniff.c: "xz", "bzip2", "zstd", "cab", "7z", "rar" by magic, else NULL. */
+const char *imsafe__unsupported_archive(const uint8_t *p, size_t n);
+
+/*
+ * Listing hook for the differential test (tests/zip_list.c): every entry
+ * an archive walk accepted is reported with its nesting depth (0 = the
+ * payload itself), its name as readers use it (the Unicode Path or pax
+ * path when there is one), its size and its kind.  Not public: a test
+ * links the static library.  fn NULL turns it off.
+ */
+#define IMSAFE__ENTRY_DIR 1      /* a directory */
+#define IMSAFE__ENTRY_LEGACY 2   /* ZIP name bytes in a legacy code page (no UTF-8 flag) */
+#define IMSAFE__ENTRY_DESCRIPTOR 4 /* ZIP sizes follow the data (flag bit 3) */
+#define IMSAFE__ENTRY_DOS_HOST 8 /* ZIP made on FAT, NTFS or VFAT */
+void imsafe__ctx_set_lister(imsafe_ctx *ctx, const struct imsafe__lister *l);
+
+/*
+ * One archive inspection (zip.c owns it; tar.c uses it): limits, the
+ * running total and the zlib state shared by every nesting level (a nested
+ * archive is walked after its parent's inflate finished, so one window
+ * and one stream serve all levels).
+ */
+struct imsafe__arc {
+    struct imsafe__job *job;
+    uint64_t total; /* bytes inflated (or stored) so far, all levels */
+    uint64_t max_total, max_entry, max_entries, ratio;
+    int64_t max_depth;
+    int allow_encrypted;
+    uint8_t *win;
+    z_stream zs;
+    int zs_ready;
+};
+/* Stop code of the archive walkers: the job is rejected (or failed). */
+#define IMSAFE__ARC_STOP (-1)
+imsafe_status imsafe__tar_inspect(struct imsafe__job *job);
+/* tar.c: walk a tar held in p[0..n); 0, or STOP after rejecting. */
+int imsafe__tar_walk(struct imsafe__arc *zc, const uint8_t *p, size_t n);
+/* zip.c, for tar.c: begin and end an inspection; */
+int imsafe__arc_init(struct imsafe__arc *zc, struct imsafe__job *job);
+imsafe_status imsafe__arc_finish(struct imsafe__arc *zc, int rc);
+/* the checks every entry name gets (paths, Windows names, executables); */
+int imsafe__arc_name(struct imsafe__arc *zc, unsigned long index, const uint8_t *s, size_t n);
+/* an entry's bytes held in place: limits, content, nested archives. */
+int imsafe__arc_data(struct imsafe__arc *zc, unsigned long index, const uint8_t *p, size_t n);
 
 #endif /* IMSAFE_PRIVATE_H */

@@ -92,7 +92,7 @@ const struct imsafe__optdef *imsafe__optdef_find(const char *name, size_t len)
  * rebuild are sanitized; everything that runs code (executables, scripts,
  * HTML/SVG/XML/MVG) and everything unrecognised is rejected; image formats
  * we cannot rebuild (WebP: BLASTPASS; HEIC/AVIF, TIFF, BMP, ICO, MNG) are
- * rejected.  Containers we inspect (ZIP and its documents, gzip) pass after
+ * rejected.  Containers we inspect (ZIP and its documents, gzip, tar) pass after
  * inspection; containers we cannot inspect (7z, rar, OLE2, RTF) are
  * rejected.  PDF, plain text and audio/video pass unchanged: libimsafe does
  * not parse them, so an operator who wants them off sets their action (or
@@ -114,6 +114,7 @@ static imsafe_action default_action(imsafe_type t)
     case IMSAFE_TYPE_ODF:
     case IMSAFE_TYPE_EPUB:
     case IMSAFE_TYPE_GZIP:
+    case IMSAFE_TYPE_TAR:
     case IMSAFE_TYPE_MP4:
     case IMSAFE_TYPE_MOV:
     case IMSAFE_TYPE_WEBM:

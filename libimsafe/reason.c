@@ -159,6 +159,14 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the rebuilt output still holds a foreign format after a second encoding"),
     R(NOTE_REENCODED, "note.reencoded",
       "the first rebuild held a foreign format: the image was encoded again another way"),
+    R(ARCHIVE_AMBIGUOUS, "archive.ambiguous",
+      "the archive reads differently in another reader or file system (stray record, "
+      "headers that disagree, an entry name Windows reads differently)"),
+    R(ARCHIVE_LINK, "archive.link",
+      "an archive entry is a link, device or other non-regular file"),
+    R(UNSUPPORTED_ARCHIVE_FORMAT, "unsupported.archive.format",
+      "an archive holds a compressed stream or archive libimsafe cannot inspect "
+      "(xz, bzip2, zstd, cab, 7z, rar, a tar entry type)"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

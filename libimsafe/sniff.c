@@ -19,6 +19,7 @@ static const char *const type_names[IMSAFE_TYPE_COUNT] = {
     "xml",     "html", "pdf",  "rtf",  "ole2", "zip",  "docx", "xlsx",  "pptx",
     "odf",     "epub", "jar",  "apk",  "gzip", "7z",   "rar",  "pe",    "elf",
     "macho",   "script", "text", "mng", "mvg", "lnk",  "java_class", "dex",
+    "tar",
 };
 
 const char *imsafe_type_name(imsafe_type t)
@@ -79,6 +80,7 @@ static const struct { const char *ext; const char *mime; } type_labels[IMSAFE_TY
     [IMSAFE_TYPE_LNK] = {"lnk", "application/octet-stream"},
     [IMSAFE_TYPE_JAVA_CLASS] = {"class", "application/java-vm"},
     [IMSAFE_TYPE_DEX] = {"dex", "application/octet-stream"},
+    [IMSAFE_TYPE_TAR] = {"tar", "application/x-tar"},
 };
 
 const char *imsafe_type_ext(imsafe_type t)
@@ -121,7 +123,7 @@ enum imsafe__class imsafe__type_class(imsafe_type t)
     case IMSAFE_TYPE_ODF: case IMSAFE_TYPE_EPUB:
         return IMSAFE_CLASS_DOCUMENT;
     case IMSAFE_TYPE_ZIP: case IMSAFE_TYPE_GZIP: case IMSAFE_TYPE_7Z:
-    case IMSAFE_TYPE_RAR:
+    case IMSAFE_TYPE_RAR: case IMSAFE_TYPE_TAR:
         return IMSAFE_CLASS_ARCHIVE;
     /* JAR and APK are archives that run: judged as executables */
     case IMSAFE_TYPE_JAR: case IMSAFE_TYPE_APK: case IMSAFE_TYPE_PE:
@@ -371,6 +373,8 @@ static imsafe_type sniff_magic(const uint8_t *p, size_t n)
         return IMSAFE_TYPE_WAV;
     if (at(p, n, 0, "PK\3\4", 4) || at(p, n, 0, "PK\5\6", 4))
         return sniff_zip_kind(p, n);
+    if (imsafe__is_tar(p, n))
+        return IMSAFE_TYPE_TAR;
     if (is_pe(p, n))
         return IMSAFE_TYPE_PE;
     if (is_macho(p, n))
@@ -452,7 +456,7 @@ static const struct { const char *ext; imsafe_type t; } extensions[] = {
     {"pl", IMSAFE_TYPE_SCRIPT}, {"txt", IMSAFE_TYPE_TEXT},  {"csv", IMSAFE_TYPE_TEXT},
     {"md", IMSAFE_TYPE_TEXT},   {"log", IMSAFE_TYPE_TEXT},  {"mng", IMSAFE_TYPE_MNG},
     {"mvg", IMSAFE_TYPE_MVG},   {"lnk", IMSAFE_TYPE_LNK},   {"class", IMSAFE_TYPE_JAVA_CLASS},
-    {"dex", IMSAFE_TYPE_DEX},
+    {"dex", IMSAFE_TYPE_DEX},   {"tar", IMSAFE_TYPE_TAR},
 };
 
 imsafe_type imsafe__type_from_extension(const char *name)
@@ -497,7 +501,7 @@ static const struct { const char *mime; imsafe_type t; } mimes[] = {
     {"application/x-mach-binary", IMSAFE_TYPE_MACHO}, {"application/x-sh", IMSAFE_TYPE_SCRIPT},
     {"application/x-shellscript", IMSAFE_TYPE_SCRIPT}, {"application/javascript", IMSAFE_TYPE_SCRIPT},
     {"text/javascript", IMSAFE_TYPE_SCRIPT}, {"application/x-bat", IMSAFE_TYPE_SCRIPT},
-    {"application/hta", IMSAFE_TYPE_HTML},
+    {"application/hta", IMSAFE_TYPE_HTML}, {"application/x-tar", IMSAFE_TYPE_TAR},
 };
 
 /* The type a MIME type names (parameters after ';' ignored, case folded). */
@@ -516,4 +520,61 @@ int imsafe__mime_is_dangerous(const char *mime)
 {
     enum imsafe__class c = imsafe__type_class(imsafe__type_from_mime(mime));
     return c == IMSAFE_CLASS_EXECUTABLE || c == IMSAFE_CLASS_SCRIPT;
+}
+
+/* ---------------------------------------------------- archive formats */
+
+/*
+ * A tar header block: "ustar" at 257 (POSIX "ustar\0" + "00", GNU
+ * "ustar  \0") and a header checksum that matches, as libarchive and
+ * Python's tarfile require before they read a tar.  The checksum is the
+ * sum of the 512 bytes with the checksum field read as spaces; historic
+ * writers summed signed chars, which readers accept too.
+ */
+int imsafe__is_tar(const uint8_t *p, size_t n)
+{
+    if (n < 512 || memcmp(p + 257, "ustar", 5) != 0)
+        return 0;
+    uint32_t want = 0, sum_u = 0;
+    int32_t sum_s = 0;
+    size_t i = 148;
+    while (i < 156 && p[i] == ' ')
+        i++;
+    size_t digits = 0;
+    for (; i < 156 && p[i] >= '0' && p[i] <= '7'; i++, digits++)
+        want = want * 8 + (uint32_t)(p[i] - '0');
+    if (digits == 0 || (i < 156 && p[i] != ' ' && p[i] != '\0'))
+        return 0;
+    for (i = 0; i < 512; i++) {
+        uint8_t c = i >= 148 && i < 156 ? ' ' : p[i];
+        sum_u += c;
+        sum_s += (int8_t)c;
+    }
+    return want == sum_u || (int32_t)want == sum_s;
+}
+
+/*
+ * Compressed streams and archives libimsafe does not open, by magic
+ * number at the start: inside an archive they are refused
+ * (unsupported.archive.format), never judged harmless unread.  Returns the
+ * format's name (a constant string) or NULL.
+ */
+const char *imsafe__unsupported_archive(const uint8_t *p, size_t n)
+{
+    static const struct { const char *magic; size_t len; const char *name; } m[] = {
+        {"\xfd" "7zXZ\0", 6, "xz"},
+        {"\x28\xb5\x2f\xfd", 4, "zstd"},
+        {"MSCF\0\0\0\0", 8, "cab"},
+        {"7z\xbc\xaf\x27\x1c", 6, "7z"},
+        {"Rar!\x1a\x07", 6, "rar"},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (at(p, n, 0, m[i].magic, m[i].len))
+            return m[i].name;
+    /* bzip2: "BZh" + block size '1'..'9' + a block or end-of-stream magic */
+    if (n >= 10 && at(p, n, 0, "BZh", 3) && p[3] >= '1' && p[3] <= '9' &&
+        (at(p, n, 4, "\x31\x41\x59\x26\x53\x59", 6) ||
+         at(p, n, 4, "\x17\x72\x45\x38\x50\x90", 6)))
+        return "bzip2";
+    return NULL;
 }

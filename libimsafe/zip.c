@@ -82,6 +82,9 @@
 #define Z64_LOCATOR_LEN 20
 #define Z64_END_LEN 56
 #define APK_MAGIC "APK Sig Block 42"
+/* Bytes of each entry's end kept: a ZIP end record (and its comment) sits
+ * there, so a nested archive is found wherever it starts. */
+#define TAIL_BYTES EOCD_SCAN
 
 #define SIG_LOC 0x04034b50u
 #define SIG_CEN 0x02014b50u
@@ -104,20 +107,6 @@
 #define METHOD_DEFLATE 8
 #define METHOD_AES 99 /* WinZip AE-1/AE-2 */
 
-/* One inspection: limits, running total and zlib state shared by every
- * nesting level (a nested archive is walked after its parent's inflate
- * finished, so one window and one stream serve all levels). */
-struct zc {
-    struct imsafe__job *job;
-    uint64_t total; /* bytes inflated so far, all levels */
-    uint64_t max_total, max_entry, max_entries, ratio;
-    int64_t max_depth;
-    int allow_encrypted;
-    uint8_t *win;
-    z_stream zs;
-    int zs_ready;
-};
-
 /* Where an entry's inflated bytes go: counted, checked, CRC'd, and the
  * head kept; in a second pass (nested archive) also copied to hold. */
 struct sink {
@@ -130,6 +119,8 @@ struct sink {
     unsigned long index;
     uint8_t head[HEAD_BYTES];
     size_t head_len;
+    uint8_t tail[TAIL_BYTES]; /* the last bytes: where an end record sits */
+    size_t tail_len;
     uint8_t *hold;
     size_t hold_cap;
 };
@@ -139,6 +130,9 @@ struct zent {
     size_t nlen;
     const uint8_t *upath; /* Info-ZIP Unicode Path extra (0x7075), or NULL */
     size_t uplen;
+    uint32_t upcrc;       /* the CRC-32 of the header name it replaces */
+    uint16_t made;        /* version made by: host system in the high byte */
+    uint32_t eattr;       /* external attributes: Unix mode high, DOS low */
     unsigned long index; /* position in the central directory */
     uint16_t flags, method;
     uint32_t crc;
@@ -155,8 +149,12 @@ struct zarc {
     struct zent *e;
 };
 
-static int zip_walk(struct zc *zc, const uint8_t *p, size_t n);
-static int gzip_walk(struct zc *zc, const uint8_t *p, size_t n);
+static int zip_walk(struct imsafe__arc *zc, const uint8_t *p, size_t n);
+struct zarc;
+struct zent;
+static int check_entry_data(struct imsafe__arc *zc, const struct zarc *a, const struct zent *e,
+                            struct sink *s);
+static int gzip_walk(struct imsafe__arc *zc, const uint8_t *p, size_t n);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -189,7 +187,7 @@ static int fits(uint64_t off, uint64_t len, uint64_t limit)
 /* fail() about the archive as a whole rather than one entry */
 #define WHOLE ((unsigned long)-1)
 
-static int fail(struct zc *zc, imsafe_reason r, const char *what, unsigned long index)
+static int fail(struct imsafe__arc *zc, imsafe_reason r, const char *what, unsigned long index)
 {
     if (index == WHOLE)
         imsafe__reject(zc->job, r, "%s", what);
@@ -199,7 +197,7 @@ static int fail(struct zc *zc, imsafe_reason r, const char *what, unsigned long 
 }
 
 /* The same with a number after the text ("... limit 100"). */
-static int fail_n(struct zc *zc, imsafe_reason r, const char *what, unsigned long index,
+static int fail_n(struct imsafe__arc *zc, imsafe_reason r, const char *what, unsigned long index,
                   uint64_t v)
 {
     if (index == WHOLE)
@@ -211,7 +209,21 @@ static int fail_n(struct zc *zc, imsafe_reason r, const char *what, unsigned lon
 
 /* -------------------------------------------------------------- sink */
 
-static int sink_put(struct zc *zc, struct sink *s, const uint8_t *d, size_t len,
+/* Keep the last TAIL_BYTES of a stream in t[0..*tl). */
+static void tail_put(uint8_t *t, size_t *tl, const uint8_t *d, size_t len)
+{
+    if (len >= TAIL_BYTES) {
+        memcpy(t, d + len - TAIL_BYTES, TAIL_BYTES);
+        *tl = TAIL_BYTES;
+        return;
+    }
+    size_t keep = *tl + len > TAIL_BYTES ? TAIL_BYTES - len : *tl;
+    memmove(t, t + *tl - keep, keep);
+    memcpy(t + keep, d, len);
+    *tl = keep + len;
+}
+
+static int sink_put(struct imsafe__arc *zc, struct sink *s, const uint8_t *d, size_t len,
                     uint64_t consumed)
 {
     uint64_t next, allowed;
@@ -243,6 +255,7 @@ static int sink_put(struct zc *zc, struct sink *s, const uint8_t *d, size_t len,
         memcpy(s->head + s->head_len, d, k);
         s->head_len += k;
     }
+    tail_put(s->tail, &s->tail_len, d, len);
     for (size_t done = 0; done < len;) {
         uInt k = len - done > FEED_MAX ? FEED_MAX : (uInt)(len - done);
         s->crc = (uint32_t)crc32(s->crc, d + done, k);
@@ -258,6 +271,7 @@ static void sink_init(struct sink *s, unsigned long index, uint64_t declared, ui
 {
     memset(s, 0, offsetof(struct sink, head));
     s->head_len = 0;
+    s->tail_len = 0;
     s->hold = NULL;
     s->hold_cap = 0;
     s->index = index;
@@ -269,7 +283,7 @@ static void sink_init(struct sink *s, unsigned long index, uint64_t declared, ui
 
 /* ----------------------------------------------------------- inflate */
 
-static int zs_start(struct zc *zc)
+static int zs_start(struct imsafe__arc *zc)
 {
     if (zc->zs_ready) {
         if (inflateReset(&zc->zs) == Z_OK)
@@ -292,7 +306,7 @@ static int zs_start(struct zc *zc)
  * gets the bytes the stream took.  A stream that does not end within len
  * rejects with `cut`; corrupt data with `bad`.
  */
-static int inflate_raw(struct zc *zc, const uint8_t *src, uint64_t len, struct sink *s,
+static int inflate_raw(struct imsafe__arc *zc, const uint8_t *src, uint64_t len, struct sink *s,
                        uint64_t *used, imsafe_reason cut, imsafe_reason bad)
 {
     z_stream *zs = &zc->zs;
@@ -332,7 +346,7 @@ static int inflate_raw(struct zc *zc, const uint8_t *src, uint64_t len, struct s
 }
 
 /* Feed stored bytes through the same sink (counts, CRC, head). */
-static int stored_put(struct zc *zc, const uint8_t *src, uint64_t len, struct sink *s)
+static int stored_put(struct imsafe__arc *zc, const uint8_t *src, uint64_t len, struct sink *s)
 {
     for (uint64_t done = 0; done < len;) {
         size_t k = len - done > WIN_BYTES ? WIN_BYTES : (size_t)(len - done);
@@ -345,20 +359,22 @@ static int stored_put(struct zc *zc, const uint8_t *src, uint64_t len, struct si
 
 /* -------------------------------------------------------- entry verdicts */
 
-/* Types an archive entry must never be: programs, scripts, shortcuts, the
- * code archives (jar, apk) whose entries are programs by design, and the
- * archives we cannot look into (7z, rar), which could hide any of those. */
+/* Types an archive entry must never be: programs, scripts, shortcuts and
+ * the code archives (jar, apk) whose entries are programs by design.  The
+ * archives we cannot look into (7z, rar, xz, ...) are refused before this
+ * as unsupported.archive.format. */
 static int type_is_dangerous(imsafe_type t)
 {
     enum imsafe__class c = imsafe__type_class(t);
     return c == IMSAFE_CLASS_EXECUTABLE || c == IMSAFE_CLASS_SCRIPT || t == IMSAFE_TYPE_JAR ||
-           t == IMSAFE_TYPE_APK || t == IMSAFE_TYPE_7Z || t == IMSAFE_TYPE_RAR;
+           t == IMSAFE_TYPE_APK;
 }
 
-/* A nested archive we inspect: ZIP, its documents, gzip. */
+/* A nested archive we inspect: ZIP, its documents, gzip, tar. */
 static int type_is_nested(imsafe_type t)
 {
     switch (t) {
+    case IMSAFE_TYPE_TAR:
     case IMSAFE_TYPE_ZIP:
     case IMSAFE_TYPE_DOCX:
     case IMSAFE_TYPE_XLSX:
@@ -378,39 +394,154 @@ static int type_is_nested(imsafe_type t)
  * dangerous-entry rule would reject every one of them, so it is not applied
  * to the top level of such a payload.
  */
-static int code_archive_allowed(const struct zc *zc)
+static int code_archive_allowed(const struct imsafe__arc *zc)
 {
     return zc->job->depth == 0 &&
            (zc->job->type == IMSAFE_TYPE_JAR || zc->job->type == IMSAFE_TYPE_APK);
 }
 
 /* Walk a nested archive held in p[0..n), one level deeper. */
-static int nested(struct zc *zc, imsafe_type t, const uint8_t *p, size_t n, unsigned long index)
+static int nested(struct imsafe__arc *zc, imsafe_type t, const uint8_t *p, size_t n, unsigned long index)
 {
     if (zc->job->depth + 1 > zc->max_depth)
         return fail_n(zc, IMSAFE_R_LIMIT_ARCHIVE_DEPTH, "archive nested past the depth limit",
                       index, (uint64_t)zc->max_depth);
     zc->job->depth++;
-    int rc = t == IMSAFE_TYPE_GZIP ? gzip_walk(zc, p, n) : zip_walk(zc, p, n);
+    int rc = t == IMSAFE_TYPE_GZIP  ? gzip_walk(zc, p, n)
+             : t == IMSAFE_TYPE_TAR ? imsafe__tar_walk(zc, p, n)
+                                    : zip_walk(zc, p, n);
     zc->job->depth--;
     return rc;
 }
 
-/* Sniff an inflated entry's head; reject dangerous content.  *t gets the
- * type. */
-static int judge_content(struct zc *zc, const struct sink *s, imsafe_type *t)
+/*
+ * ZIP record signatures readers act on, at p[i..n).  strict: the signature
+ * alone counts (a comment, where Python's zipfile takes the last end
+ * record it finds whatever follows it).  Otherwise the record's fixed
+ * fields must be plausible as well, so that a chance match in stored or
+ * signed data (2^-32 per position and signature) does not reject while a
+ * record any reader would act on still does.  A descriptor is plausible
+ * when its compressed size is the bytes before it, as libarchive's
+ * streaming reader looks for it.
+ */
+static int known_method(uint16_t m)
 {
-    *t = s->head_len > 0 ? imsafe__sniff(s->head, s->head_len) : IMSAFE_TYPE_UNKNOWN;
-    if (!type_is_dangerous(*t) || code_archive_allowed(zc))
+    return m <= 20 || (m >= 93 && m <= 99);
+}
+
+static int record_at(const uint8_t *p, size_t n, size_t i, int strict)
+{
+    const uint8_t *r = p + i;
+    size_t left = n - i;
+    if (left >= 16 && r[0] == 'A' && memcmp(r, APK_MAGIC, 16) == 0)
+        return 1;
+    if (left < 4 || r[0] != 'P' || r[1] != 'K')
         return 0;
-    /* type names are constant strings, never input bytes */
-    if (s->index == WHOLE)
-        imsafe__reject(zc->job, IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY, "content is %s",
-                       imsafe_type_name(*t));
-    else
-        imsafe__reject(zc->job, IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY, "entry %lu: content is %s",
-                       s->index, imsafe_type_name(*t));
-    return STOP;
+    switch (rd32(r)) {
+    case SIG_LOC:
+        return strict || (left >= LOC_LEN && r[5] == 0 && known_method(rd16(r + 8)));
+    case SIG_CEN:
+        return strict || (left >= CEN_LEN && r[7] == 0 && known_method(rd16(r + 10)));
+    case SIG_END:
+        return strict || (left >= EOCD_LEN && rd32(r + 4) == 0);
+    case SIG_Z64_END:
+        return strict || (left >= Z64_END_LEN && rd64(r + 4) >= Z64_END_LEN - 12 &&
+                          rd64(r + 4) < 0x10000);
+    case SIG_Z64_LOC:
+        return strict || (left >= Z64_LOCATOR_LEN && rd32(r + 4) == 0 && rd32(r + 16) <= 1);
+    case SIG_DESC:
+        return strict || (left >= 16 && (rd32(r + 8) == i || (left >= 24 && rd64(r + 8) == i)));
+    default:
+        return 0;
+    }
+}
+
+/* Reject a record signature in p[0..n), a region no record may use. */
+static int stray_records(struct imsafe__arc *zc, const uint8_t *p, uint64_t n, int strict,
+                         const char *where, unsigned long index)
+{
+    for (size_t i = 0; i + 4 <= n; i++) {
+        if ((p[i] == 'P' || p[i] == 'A') && record_at(p, (size_t)n, i, strict)) {
+            if (index == WHOLE)
+                imsafe__reject(zc->job, IMSAFE_R_ARCHIVE_AMBIGUOUS,
+                               "a ZIP record signature in the %s", where);
+            else
+                imsafe__reject(zc->job, IMSAFE_R_ARCHIVE_AMBIGUOUS,
+                               "entry %lu: a ZIP record signature in the %s", index, where);
+            return STOP;
+        }
+    }
+    return 0;
+}
+
+/* A ZIP structure not at offset 0 of an entry's bytes: a local header in
+ * the head, or an end record in the tail (readers find a ZIP from its
+ * end, so leading bytes do not hide it). */
+static int zip_inside(const uint8_t *head, size_t hl, const uint8_t *tail, size_t tl)
+{
+    for (size_t i = 1; i + 4 <= hl; i++)
+        if (rd32(head + i) == SIG_LOC && record_at(head, hl, i, 0))
+            return 1;
+    for (size_t i = 0; i + 4 <= tl; i++)
+        if (rd32(tail + i) == SIG_END && record_at(tail, tl, i, 0))
+            return 1;
+    return 0;
+}
+
+/*
+ * Judge an entry's content by its head: streams we cannot open reject,
+ * dangerous content rejects, and *t gets the sniffed type.
+ */
+static int judge(struct imsafe__arc *zc, unsigned long index, const uint8_t *head, size_t hl,
+                 imsafe_type *t)
+{
+    const char *u = imsafe__unsupported_archive(head, hl);
+    *t = hl > 0 ? imsafe__sniff(head, hl) : IMSAFE_TYPE_UNKNOWN;
+    /* format and type names are constant strings, never input bytes */
+    if (u != NULL) {
+        if (index == WHOLE)
+            imsafe__reject(zc->job, IMSAFE_R_UNSUPPORTED_ARCHIVE_FORMAT, "content is %s", u);
+        else
+            imsafe__reject(zc->job, IMSAFE_R_UNSUPPORTED_ARCHIVE_FORMAT,
+                           "entry %lu: content is %s", index, u);
+        return STOP;
+    }
+    if (type_is_dangerous(*t) && !code_archive_allowed(zc)) {
+        if (index == WHOLE)
+            imsafe__reject(zc->job, IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY, "content is %s",
+                           imsafe_type_name(*t));
+        else
+            imsafe__reject(zc->job, IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY,
+                           "entry %lu: content is %s", index, imsafe_type_name(*t));
+        return STOP;
+    }
+    return 0;
+}
+
+/* The type to walk bytes as: their sniffed type, or ZIP when a ZIP
+ * structure sits inside them (after leading bytes). */
+static imsafe_type walk_as(imsafe_type t, const uint8_t *head, size_t hl, const uint8_t *tail,
+                           size_t tl)
+{
+    if (!type_is_nested(t) && zip_inside(head, hl, tail, tl))
+        return IMSAFE_TYPE_ZIP;
+    return t;
+}
+
+static int judge_content(struct imsafe__arc *zc, const struct sink *s, imsafe_type *t)
+{
+    if (judge(zc, s->index, s->head, s->head_len, t) != 0)
+        return STOP;
+    *t = walk_as(*t, s->head, s->head_len, s->tail, s->tail_len);
+    return 0;
+}
+
+/* Report an accepted entry to the listing hook (tests). */
+static void list_entry(const struct imsafe__arc *zc, const uint8_t *name, size_t n,
+                       uint64_t size, int kind)
+{
+    if (zc->job->lister.fn != NULL)
+        zc->job->lister.fn(zc->job->lister.opaque, zc->job->depth, name, n, size, kind);
 }
 
 /* --------------------------------------------------------- end records */
@@ -420,7 +551,7 @@ static int judge_content(struct zc *zc, const struct sink *s, imsafe_type *t)
  * length reaches exactly the end of the payload.  A second such record
  * further back is ambiguous (readers that scan forward would pick it).
  */
-static int find_end(struct zc *zc, const uint8_t *p, size_t n, size_t *pos)
+static int find_end(struct imsafe__arc *zc, const uint8_t *p, size_t n, size_t *pos)
 {
     size_t lowest = n > EOCD_SCAN ? n - EOCD_SCAN : 0;
     int found = 0;
@@ -430,7 +561,7 @@ static int find_end(struct zc *zc, const uint8_t *p, size_t n, size_t *pos)
         if (rd32(p + i) != SIG_END || i + EOCD_LEN + rd16(p + i + 20) != n)
             continue;
         if (found)
-            return fail(zc, IMSAFE_R_MALFORMED_ZIP, "two end of central directory records",
+            return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "two end of central directory records",
                         WHOLE);
         *pos = i;
         found = 1;
@@ -447,7 +578,7 @@ static int agrees(uint64_t small, uint64_t sentinel, uint64_t big)
     return small == sentinel || small == big;
 }
 
-static int read_z64_end(struct zc *zc, struct zarc *a, size_t end)
+static int read_z64_end(struct imsafe__arc *zc, struct zarc *a, size_t end)
 {
     const uint8_t *p = a->p;
     size_t loc = end - Z64_LOCATOR_LEN;
@@ -475,10 +606,15 @@ static int read_z64_end(struct zc *zc, struct zarc *a, size_t end)
     return 0;
 }
 
-static int read_end(struct zc *zc, struct zarc *a)
+static int read_end(struct imsafe__arc *zc, struct zarc *a)
 {
     size_t end = 0;
     if (find_end(zc, a->p, a->n, &end) != 0)
+        return STOP;
+    /* Python's zipfile takes the last end record signature in the final
+     * 64 KiB, comment or not: a second archive in the comment is read */
+    if (stray_records(zc, a->p + end + EOCD_LEN, a->n - end - EOCD_LEN, 1,
+                      "end record comment", WHOLE) != 0)
         return STOP;
     const uint8_t *e = a->p + end;
     if (rd16(e + 4) != 0 || rd16(e + 6) != 0 || rd16(e + 8) != rd16(e + 10))
@@ -500,7 +636,7 @@ static int read_end(struct zc *zc, struct zarc *a)
  * Other extra fields are skipped, but the records must tile the extra area
  * exactly, and a second ZIP64 record is ambiguous.
  */
-static int central_extra(struct zc *zc, const uint8_t *x, size_t xlen, struct zent *e,
+static int central_extra(struct imsafe__arc *zc, const uint8_t *x, size_t xlen, struct zent *e,
                          uint32_t *disk)
 {
     int seen = 0;
@@ -519,6 +655,7 @@ static int central_extra(struct zc *zc, const uint8_t *x, size_t xlen, struct ze
                 return fail(zc, IMSAFE_R_MALFORMED_ZIP, "bad Unicode Path extra", e->index);
             e->upath = d + 5;
             e->uplen = sz - 5u;
+            e->upcrc = rd32(d + 1);
             continue;
         }
         if (id != 0x0001)
@@ -546,7 +683,7 @@ static int central_extra(struct zc *zc, const uint8_t *x, size_t xlen, struct ze
 }
 
 /* Parse central header i at a->p[*q]; advance *q past it. */
-static int central_entry(struct zc *zc, struct zarc *a, uint64_t *q, uint64_t cd_stop,
+static int central_entry(struct imsafe__arc *zc, struct zarc *a, uint64_t *q, uint64_t cd_stop,
                          struct zent *e)
 {
     const uint8_t *c = a->p + *q;
@@ -564,8 +701,12 @@ static int central_entry(struct zc *zc, struct zarc *a, uint64_t *q, uint64_t cd
     e->off = rd32(c + 42);
     e->name = c + CEN_LEN;
     e->nlen = nlen;
+    e->made = rd16(c + 4);
+    e->eattr = rd32(c + 38);
     uint32_t disk = rd16(c + 34);
-    if (central_extra(zc, c + CEN_LEN + nlen, xlen, e, &disk) != 0)
+    if (central_extra(zc, c + CEN_LEN + nlen, xlen, e, &disk) != 0 ||
+        stray_records(zc, c + CEN_LEN + nlen, xlen, 0, "central extra field", e->index) != 0 ||
+        stray_records(zc, c + CEN_LEN + nlen + xlen, clen, 1, "entry comment", e->index) != 0)
         return STOP;
     if (disk != 0)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP, "entry on another disk", e->index);
@@ -573,7 +714,7 @@ static int central_entry(struct zc *zc, struct zarc *a, uint64_t *q, uint64_t cd
     return 0;
 }
 
-static int read_central(struct zc *zc, struct zarc *a)
+static int read_central(struct imsafe__arc *zc, struct zarc *a)
 {
     uint64_t stop, min;
     /* the central directory ends exactly where the end records begin */
@@ -652,23 +793,90 @@ static int name_in_app_bundle(const uint8_t *s, size_t n)
     return 0;
 }
 
+/*
+ * A reserved DOS device name as a path component's stem ("CON",
+ * "nul.txt", "COM1.tar.gz", "LPT9 "): Windows opens the device instead of
+ * a file.  COM and LPT take 0-9 and the superscripts 1-3 (U+00B9, U+00B2,
+ * U+00B3), as Windows 11 documents.
+ */
+static int win_device(const uint8_t *s, size_t n)
+{
+    static const char *const dev[] = {"con", "prn", "aux", "nul", "conin$", "conout$"};
+    size_t stem = 0;
+    while (stem < n && s[stem] != '.')
+        stem++;
+    while (stem > 0 && s[stem - 1] == ' ')
+        stem--;
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        if (stem == strlen(dev[i]) && strncasecmp((const char *)s, dev[i], stem) == 0)
+            return 1;
+    if (stem < 4 || (strncasecmp((const char *)s, "com", 3) != 0 &&
+                     strncasecmp((const char *)s, "lpt", 3) != 0))
+        return 0;
+    if (stem == 4 && s[3] >= '0' && s[3] <= '9')
+        return 1;
+    return stem == 5 && s[3] == 0xc2 && (s[4] == 0xb9 || s[4] == 0xb2 || s[4] == 0xb3);
+}
+
+/*
+ * A name an NTFS or FAT extraction turns into another file: a ':' (an
+ * alternate data stream, "evil.exe::$DATA" or "a.exe:x"), a character
+ * Windows forbids (< > " | ? * and controls), a component ending in a dot
+ * or a space (stripped on extraction: "evil.exe." is evil.exe), or a
+ * reserved device name.  Unlike a claimed name, an entry name cannot be
+ * repaired: the extractor writes what the archive says.
+ */
+static const char *win_unsafe(const uint8_t *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] == 0x7f)
+            return "control character in name";
+        else if (s[i] == ':')
+            return "':' in name (alternate data stream)";
+        else if (memchr("<>\"|?*", s[i], 7) != NULL)
+            return "character Windows forbids in name";
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && !is_sep(s[i]))
+            continue;
+        size_t len = i - start;
+        const uint8_t *c = s + start;
+        start = i + 1;
+        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+            continue;
+        if (c[len - 1] == '.' || c[len - 1] == ' ')
+            return "name component ends in a dot or a space";
+        if (win_device(c, len))
+            return "reserved device name";
+    }
+    return NULL;
+}
+
 /* Path checks on a name an extractor may use. */
-static int check_path(struct zc *zc, const struct zent *e, const uint8_t *s, size_t n)
+static int check_path(struct imsafe__arc *zc, unsigned long index, const uint8_t *s, size_t n)
 {
     if (memchr(s, '\0', n) != NULL)
         /* "evil.exe\0.txt": C-string readers see another name */
-        return fail(zc, IMSAFE_R_MALFORMED_ZIP, "NUL byte in name", e->index);
+        return fail(zc, IMSAFE_R_MALFORMED_ZIP, "NUL byte in name", index);
     if (name_climbs(s, n))
-        return fail(zc, IMSAFE_R_ARCHIVE_TRAVERSAL, "name climbs out with '..'", e->index);
+        return fail(zc, IMSAFE_R_ARCHIVE_TRAVERSAL, "name climbs out with '..'", index);
     if (name_absolute(s, n))
-        return fail(zc, IMSAFE_R_ARCHIVE_ABSOLUTE, "absolute name", e->index);
+        return fail(zc, IMSAFE_R_ARCHIVE_ABSOLUTE, "absolute name", index);
     return 0;
+}
+
+/* Windows-unsafe names (after the other name checks: "evil.exe." is an
+ * executable first). */
+static int check_win(struct imsafe__arc *zc, unsigned long index, const uint8_t *s, size_t n)
+{
+    const char *w = win_unsafe(s, n);
+    return w != NULL ? fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, w, index) : 0;
 }
 
 /* A directory entry (its name ends in a separator) runs nothing, whatever
  * its name looks like: "vendor/github.com/" is a Go module path, not a
  * COM file.  Only an application bundle directory ("Tool.app/") is one. */
-static int dangerous_name(const struct zc *zc, const uint8_t *s, size_t n)
+static int dangerous_name(const struct imsafe__arc *zc, const uint8_t *s, size_t n)
 {
     if (code_archive_allowed(zc))
         return 0;
@@ -677,11 +885,70 @@ static int dangerous_name(const struct zc *zc, const uint8_t *s, size_t n)
     return imsafe__name_is_dangerous((const char *)s, n) || name_in_app_bundle(s, n);
 }
 
-/* Checks on one entry's names and flags, in a fixed order. */
-static int check_entry_header(struct zc *zc, const struct zent *e)
+int imsafe__arc_name(struct imsafe__arc *zc, unsigned long index, const uint8_t *s, size_t n)
 {
-    if (check_path(zc, e, e->name, e->nlen) != 0 ||
-        (e->upath != NULL && check_path(zc, e, e->upath, e->uplen) != 0))
+    if (check_path(zc, index, s, n) != 0)
+        return STOP;
+    if (dangerous_name(zc, s, n))
+        return fail(zc, IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY, "executable, script or shortcut name",
+                    index);
+    return check_win(zc, index, s, n);
+}
+
+#define S_TYPE 0170000u
+#define S_REG 0100000u
+#define S_DIR 0040000u
+#define S_LNK 0120000u
+#define DOS_REPARSE 0x400u /* FILE_ATTRIBUTE_REPARSE_POINT: an NTFS link */
+#define DOS_DIR 0x10u      /* FILE_ATTRIBUTE_DIRECTORY */
+
+/*
+ * What kind of file an entry extracts to.  The Unix mode in the high half
+ * of the external attributes is what unzip, bsdtar and 7-Zip restore
+ * (Info-ZIP and Python write it with host Unix; 7-Zip writes it with any
+ * host and flag 0x8000): a symbolic link there is recreated, pointing
+ * anywhere (/etc/passwd, ../../.ssh).  A directory is one by its name
+ * ("a/"); a mode that says directory for a name that does not (or a
+ * directory holding data) reads as two different things.
+ */
+static int check_kind(struct imsafe__arc *zc, const struct zent *e)
+{
+    uint32_t mode = (e->eattr >> 16) & S_TYPE;
+    int dir_name = e->nlen > 0 && e->name[e->nlen - 1] == '/';
+    /* a trailing '\' is a directory on Windows and a character elsewhere */
+    if (e->nlen > 0 && e->name[e->nlen - 1] == '\\')
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "name ends in a backslash", e->index);
+    if (mode == S_LNK)
+        return fail(zc, IMSAFE_R_ARCHIVE_LINK, "symbolic link", e->index);
+    if ((mode != 0 && mode != S_REG && mode != S_DIR) || (e->eattr & DOS_REPARSE))
+        return fail(zc, IMSAFE_R_ARCHIVE_LINK, "not a regular file or directory", e->index);
+    /* libarchive and 7-Zip take the mode or the DOS directory bit for a
+     * directory, Info-ZIP and Python the name */
+    if ((mode == S_DIR || (e->eattr & DOS_DIR)) && !dir_name)
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "directory attribute on a file name",
+                    e->index);
+    return 0;
+}
+
+static int is_ascii(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80)
+            return 0;
+    return 1;
+}
+
+/* Checks on one entry's names and flags, in a fixed order. */
+static int check_entry_header(struct imsafe__arc *zc, const struct zent *e)
+{
+    if (check_path(zc, e->index, e->name, e->nlen) != 0 ||
+        (e->upath != NULL && check_path(zc, e->index, e->upath, e->uplen) != 0))
+        return STOP;
+    /* a Unicode Path whose CRC does not match the header name is stale:
+     * Info-ZIP and 7-Zip then use the header name, other readers do not */
+    if (e->upath != NULL && e->upcrc != (uint32_t)crc32(0L, e->name, (uInt)e->nlen))
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "stale Unicode Path extra", e->index);
+    if (check_kind(zc, e) != 0)
         return STOP;
     int encrypted = (e->flags & (FLAG_ENCRYPTED | FLAG_STRONG | FLAG_CD_ENCRYPTED)) != 0 ||
                     e->method == METHOD_AES;
@@ -695,6 +962,16 @@ static int check_entry_header(struct zc *zc, const struct zent *e)
     if (dangerous_name(zc, e->name, e->nlen) ||
         (e->upath != NULL && dangerous_name(zc, e->upath, e->uplen)))
         return fail(zc, IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY, "executable, script or shortcut name",
+                    e->index);
+    if (check_win(zc, e->index, e->name, e->nlen) != 0 ||
+        (e->upath != NULL && check_win(zc, e->index, e->upath, e->uplen) != 0))
+        return STOP;
+    /* an ASCII header name reads the same in every code page: a Unicode
+     * Path that differs renames the entry for the readers that use it
+     * (Info-ZIP, 7-Zip, libarchive) and not for the others (Python) */
+    if (e->upath != NULL && is_ascii(e->name, e->nlen) &&
+        (e->uplen != e->nlen || memcmp(e->upath, e->name, e->nlen) != 0))
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "Unicode Path renames an ASCII name",
                     e->index);
     return 0;
 }
@@ -721,7 +998,7 @@ static int cmp_off(const void *va, const void *vb)
     return a->off < b->off ? -1 : a->off > b->off;
 }
 
-static int check_names(struct zc *zc, struct zarc *a)
+static int check_names(struct imsafe__arc *zc, struct zarc *a)
 {
     for (uint64_t i = 0; i < a->count; i++)
         if (check_entry_header(zc, &a->e[i]) != 0)
@@ -740,7 +1017,7 @@ static int check_names(struct zc *zc, struct zarc *a)
  * signature, CRC, then sizes of 4 bytes (8 in ZIP64).  The form whose
  * values match the central entry wins; none matching is a disagreement.
  */
-static int descriptor_len(struct zc *zc, const struct zarc *a, const struct zent *e,
+static int descriptor_len(struct imsafe__arc *zc, const struct zarc *a, const struct zent *e,
                           uint64_t at, uint64_t *len)
 {
     static const struct {
@@ -768,7 +1045,7 @@ static int descriptor_len(struct zc *zc, const struct zarc *a, const struct zent
 }
 
 /* Where each entry's local header, data and descriptor lie. */
-static int entry_range(struct zc *zc, const struct zarc *a, struct zent *e)
+static int entry_range(struct imsafe__arc *zc, const struct zarc *a, struct zent *e)
 {
     const uint8_t *l;
     uint64_t dlen = 0;
@@ -792,12 +1069,18 @@ static int entry_range(struct zc *zc, const struct zarc *a, struct zent *e)
  * size again (8), magic "APK Sig Block 42".  The size excludes the first
  * size field.  It is the one structure allowed there.
  */
-static int apk_block(struct zc *zc, const struct zarc *a, uint64_t from)
+static int apk_block(struct imsafe__arc *zc, const struct zarc *a, uint64_t from)
 {
     const uint8_t *p = a->p;
     uint64_t to = a->cd_off, size, q;
     if (to - from < 32 || memcmp(p + to - 16, APK_MAGIC, 16) != 0)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP, "bytes between entries and directory", WHOLE);
+    /* streaming readers walk through the block looking for local headers:
+     * only an APK (whose installer verifies it) may carry one */
+    if (zc->job->depth != 0 || zc->job->type != IMSAFE_TYPE_APK)
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "APK signing block outside an APK", WHOLE);
+    if (stray_records(zc, p + from, to - 16 - from, 0, "APK signing block", WHOLE) != 0)
+        return STOP;
     size = rd64(p + from);
     if (size != rd64(p + to - 24) || size != to - from - 8)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP, "APK signing block sizes disagree", WHOLE);
@@ -812,7 +1095,7 @@ static int apk_block(struct zc *zc, const struct zarc *a, uint64_t from)
 
 /* Entries must tile [0, cd_off): sorted by offset, each starting where the
  * previous ended. */
-static int check_layout(struct zc *zc, struct zarc *a)
+static int check_layout(struct imsafe__arc *zc, struct zarc *a)
 {
     uint64_t cursor = 0;
     for (uint64_t i = 0; i < a->count; i++)
@@ -859,13 +1142,66 @@ static int local_z64(const uint8_t *x, size_t xlen, uint64_t *us, uint64_t *cs)
     return -1;
 }
 
+/*
+ * The local extra field: its records tile it (zipalign may leave under 4
+ * zero bytes of padding), and its Unicode Path, if any, is found, since
+ * libarchive extracts under the local one.  *up is NULL without one.
+ */
+static int local_extra(const uint8_t *x, size_t xlen, const uint8_t **up, size_t *uplen,
+                       uint32_t *upcrc)
+{
+    size_t i = 0;
+    *up = NULL;
+    while (xlen - i >= 4) {
+        uint16_t id = rd16(x + i), sz = rd16(x + i + 2);
+        if (sz > xlen - i - 4)
+            return -1;
+        if (id == 0x7075) {
+            if (sz < 5 || x[i + 4] != 1 || *up != NULL)
+                return -1;
+            *up = x + i + 9;
+            *uplen = sz - 5u;
+            *upcrc = rd32(x + i + 5);
+        }
+        i += 4 + (size_t)sz;
+    }
+    for (; i < xlen; i++)
+        if (x[i] != 0)
+            return -1;
+    return 0;
+}
+
+/* The name a reader extracts under: the Unicode Path when there is one. */
+static int same_name(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    return an == bn && memcmp(a, b, an) == 0;
+}
+
+static int check_local_name(struct imsafe__arc *zc, const struct zent *e, const uint8_t *x,
+                            size_t xlen)
+{
+    const uint8_t *up;
+    size_t uplen = 0;
+    uint32_t upcrc = 0;
+    if (local_extra(x, xlen, &up, &uplen, &upcrc) != 0)
+        return fail(zc, IMSAFE_R_ARCHIVE_AMBIGUOUS, "local extra field does not parse",
+                    e->index);
+    const uint8_t *ln = up != NULL ? up : e->name, *cn = e->upath != NULL ? e->upath : e->name;
+    size_t lnl = up != NULL ? uplen : e->nlen, cnl = e->upath != NULL ? e->uplen : e->nlen;
+    if (!same_name(ln, lnl, cn, cnl) ||
+        (up != NULL && upcrc != (uint32_t)crc32(0L, e->name, (uInt)e->nlen)))
+        return fail(zc, IMSAFE_R_MALFORMED_ZIP_HEADER_MISMATCH,
+                    "Unicode Path names differ between local and central headers", e->index);
+    return stray_records(zc, x, xlen, 0, "local extra field", e->index);
+}
+
 /* A local value agrees: equal, or (with a descriptor) zero. */
 static int local_agrees(uint64_t local, uint64_t central, int descriptor)
 {
     return local == central || (descriptor && local == 0);
 }
 
-static int check_local(struct zc *zc, const struct zarc *a, const struct zent *e)
+static int check_local(struct imsafe__arc *zc, const struct zarc *a, const struct zent *e)
 {
     const uint8_t *l = a->p + e->off;
     uint16_t flags = rd16(l + 6), nlen = rd16(l + 26), xlen = rd16(l + 28);
@@ -876,6 +1212,8 @@ static int check_local(struct zc *zc, const struct zarc *a, const struct zent *e
                     e->index);
     if (nlen != e->nlen || memcmp(l + LOC_LEN, e->name, nlen) != 0)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP_HEADER_MISMATCH, "names differ", e->index);
+    if (check_local_name(zc, e, l + LOC_LEN + nlen, xlen) != 0)
+        return STOP;
     if ((cs == 0xffffffffu || us == 0xffffffffu) &&
         local_z64(l + LOC_LEN + nlen, xlen, &us, &cs) != 0)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP_HEADER_MISMATCH, "ZIP64 sizes missing",
@@ -888,7 +1226,7 @@ static int check_local(struct zc *zc, const struct zarc *a, const struct zent *e
 }
 
 /* Declared sizes against the limits, before inflating anything. */
-static int check_declared(struct zc *zc, const struct zent *e)
+static int check_declared(struct imsafe__arc *zc, const struct zent *e)
 {
     uint64_t total, allowed;
     if (e->usize > zc->max_entry || imsafe__add_ovf(zc->total, e->usize, &total) ||
@@ -911,7 +1249,7 @@ static int check_declared(struct zc *zc, const struct zent *e)
 }
 
 /* Inflate (or read) one entry's data into a sink. */
-static int entry_data(struct zc *zc, const struct zarc *a, const struct zent *e,
+static int entry_data(struct imsafe__arc *zc, const struct zarc *a, const struct zent *e,
                       struct sink *s)
 {
     const uint8_t *d = a->p + e->data;
@@ -931,7 +1269,7 @@ static int entry_data(struct zc *zc, const struct zarc *a, const struct zent *e,
 }
 
 /* A nested archive: held in memory (charged), then walked. */
-static int entry_nested(struct zc *zc, const struct zarc *a, const struct zent *e,
+static int entry_nested(struct imsafe__arc *zc, const struct zarc *a, const struct zent *e,
                         imsafe_type t)
 {
     struct sink *s = NULL;
@@ -957,15 +1295,47 @@ done:
     return rc;
 }
 
-static int check_entry(struct zc *zc, const struct zarc *a, const struct zent *e,
+/* The kinds the listing hook reports for a ZIP entry. */
+static int entry_kind(const struct zent *e)
+{
+    int kind = e->nlen > 0 && e->name[e->nlen - 1] == '/' ? IMSAFE__ENTRY_DIR : 0;
+    unsigned host = e->made >> 8;
+    /* a non-ASCII name without the UTF-8 flag has one reading per code
+     * page (and readers that ignore a Unicode Path use one) */
+    if (!(e->flags & FLAG_UTF8))
+        kind |= IMSAFE__ENTRY_LEGACY;
+    if (e->flags & FLAG_DESCRIPTOR)
+        kind |= IMSAFE__ENTRY_DESCRIPTOR;
+    if (host == 0 || host == 11 || host == 14)
+        kind |= IMSAFE__ENTRY_DOS_HOST;
+    return kind;
+}
+
+static int check_entry(struct imsafe__arc *zc, const struct zarc *a, const struct zent *e,
                        struct sink *s)
+{
+    if (check_entry_data(zc, a, e, s) != 0)
+        return STOP;
+    if (e->upath != NULL)
+        list_entry(zc, e->upath, e->uplen, e->usize, entry_kind(e));
+    else
+        list_entry(zc, e->name, e->nlen, e->usize, entry_kind(e));
+    return 0;
+}
+
+static int check_entry_data(struct imsafe__arc *zc, const struct zarc *a, const struct zent *e,
+                            struct sink *s)
 {
     imsafe_type t;
     if (check_local(zc, a, e) != 0 || check_declared(zc, e) != 0)
         return STOP;
     if ((e->flags & (FLAG_ENCRYPTED | FLAG_STRONG | FLAG_CD_ENCRYPTED)) ||
         e->method == METHOD_AES)
-        return 0; /* allowed by policy; its content cannot be read */
+        /* allowed by policy; its content cannot be read, but stored bytes
+         * are still bytes a scanning reader sees */
+        return e->method == METHOD_STORED
+                   ? stray_records(zc, a->p + e->data, e->csize, 0, "stored data", e->index)
+                   : 0;
     sink_init(s, e->index, e->usize, e->csize);
     if (entry_data(zc, a, e, s) != 0)
         return STOP;
@@ -974,12 +1344,18 @@ static int check_entry(struct zc *zc, const struct zarc *a, const struct zent *e
                     e->index);
     if (s->crc != e->crc)
         return fail(zc, IMSAFE_R_MALFORMED_CRC, "CRC-32 mismatch", e->index);
-    if (judge_content(zc, s, &t) != 0)
+    if (judge(zc, s->index, s->head, s->head_len, &t) != 0)
         return STOP;
+    /* stored bytes are read in place by a reader that scans for records;
+     * a stored archive's records are the nested walk's */
+    if (e->method == METHOD_STORED && !type_is_nested(t) &&
+        stray_records(zc, a->p + e->data, e->csize, 0, "stored data", e->index) != 0)
+        return STOP;
+    t = walk_as(t, s->head, s->head_len, s->tail, s->tail_len);
     return type_is_nested(t) ? entry_nested(zc, a, e, t) : 0;
 }
 
-static int zip_walk(struct zc *zc, const uint8_t *p, size_t n)
+static int zip_walk(struct imsafe__arc *zc, const uint8_t *p, size_t n)
 {
     struct zarc a = {.p = p, .n = n};
     struct sink *s = NULL;
@@ -1009,7 +1385,7 @@ done:
 #define GZ_RESERVED 0xe0
 
 /* The zero-terminated field at p[*q..n); *q moves past the NUL. */
-static int gz_string(struct zc *zc, const uint8_t *p, size_t n, size_t *q, size_t *len)
+static int gz_string(struct imsafe__arc *zc, const uint8_t *p, size_t n, size_t *q, size_t *len)
 {
     const uint8_t *z = memchr(p + *q, '\0', n - *q);
     if (z == NULL)
@@ -1020,7 +1396,7 @@ static int gz_string(struct zc *zc, const uint8_t *p, size_t n, size_t *q, size_
 }
 
 /* The original file name (FNAME): gunzip -N restores it. */
-static int gz_name(struct zc *zc, const uint8_t *s, size_t n)
+static int gz_name(struct imsafe__arc *zc, const uint8_t *s, size_t n)
 {
     if (name_climbs(s, n))
         return fail(zc, IMSAFE_R_ARCHIVE_TRAVERSAL, "gzip name climbs out with '..'", WHOLE);
@@ -1032,7 +1408,7 @@ static int gz_name(struct zc *zc, const uint8_t *s, size_t n)
 }
 
 /* One member header (RFC 1952 2.3.1); *q gets the deflate data's start. */
-static int gz_member_header(struct zc *zc, const uint8_t *p, size_t n, size_t pos, size_t *q)
+static int gz_member_header(struct imsafe__arc *zc, const uint8_t *p, size_t n, size_t pos, size_t *q)
 {
     const uint8_t *h = p + pos;
     size_t len;
@@ -1076,7 +1452,7 @@ static int gz_member_header(struct zc *zc, const uint8_t *p, size_t n, size_t po
 }
 
 /* Every member of p[0..n) into one sink. */
-static int gz_members(struct zc *zc, const uint8_t *p, size_t n, struct sink *s)
+static int gz_members(struct imsafe__arc *zc, const uint8_t *p, size_t n, struct sink *s)
 {
     size_t pos = 0;
     do {
@@ -1101,7 +1477,7 @@ static int gz_members(struct zc *zc, const uint8_t *p, size_t n, struct sink *s)
     return 0;
 }
 
-static int gzip_walk(struct zc *zc, const uint8_t *p, size_t n)
+static int gzip_walk(struct imsafe__arc *zc, const uint8_t *p, size_t n)
 {
     struct sink *s = imsafe__alloc(zc->job, sizeof *s);
     imsafe_type t;
@@ -1119,7 +1495,10 @@ static int gzip_walk(struct zc *zc, const uint8_t *p, size_t n)
         rc = 0;
         goto done;
     }
-    if (zc->job->depth + 1 > zc->max_depth || s->n > SIZE_MAX) {
+    /* a .tar.gz is one archive to its readers: the tar inside a gzip is
+     * walked at the gzip's own nesting level */
+    int same_level = t == IMSAFE_TYPE_TAR;
+    if ((!same_level && zc->job->depth + 1 > zc->max_depth) || s->n > SIZE_MAX) {
         rc = nested(zc, t, NULL, 0, WHOLE);
         goto done;
     }
@@ -1131,16 +1510,38 @@ static int gzip_walk(struct zc *zc, const uint8_t *p, size_t n)
     if ((s->hold = imsafe__alloc(zc->job, s->hold_cap ? s->hold_cap : 1)) == NULL ||
         gz_members(zc, p, n, s) != 0)
         goto done;
-    rc = nested(zc, t, s->hold, (size_t)s->n, WHOLE);
+    rc = same_level ? imsafe__tar_walk(zc, s->hold, (size_t)s->n)
+                    : nested(zc, t, s->hold, (size_t)s->n, WHOLE);
 done:
     imsafe__free(zc->job, s->hold);
     imsafe__free(zc->job, s);
     return rc;
 }
 
+/* ------------------------------------------------------ for tar.c */
+
+/*
+ * An entry's bytes held in place (a tar member): the per-entry limit, the
+ * content judged, a nested archive walked.  They are not added to the
+ * running total: they are input bytes, or bytes the enclosing gzip or ZIP
+ * entry already counted when it inflated them.
+ */
+int imsafe__arc_data(struct imsafe__arc *zc, unsigned long index, const uint8_t *p, size_t n)
+{
+    imsafe_type t;
+    if ((uint64_t)n > zc->max_entry)
+        return fail_n(zc, IMSAFE_R_LIMIT_ARCHIVE_BYTES, "larger than the per-entry limit",
+                      index, zc->max_entry);
+    size_t hl = n < HEAD_BYTES ? n : HEAD_BYTES, tl = n < TAIL_BYTES ? n : TAIL_BYTES;
+    if (judge(zc, index, p, hl, &t) != 0)
+        return STOP;
+    t = walk_as(t, p, hl, p + n - tl, tl);
+    return type_is_nested(t) ? nested(zc, t, p, n, index) : 0;
+}
+
 /* -------------------------------------------------------- entry points */
 
-static int zc_init(struct zc *zc, struct imsafe__job *job)
+int imsafe__arc_init(struct imsafe__arc *zc, struct imsafe__job *job)
 {
     const struct imsafe_policy *pol = job->policy;
     memset(zc, 0, sizeof *zc);
@@ -1155,7 +1556,7 @@ static int zc_init(struct zc *zc, struct imsafe__job *job)
     return zc->win == NULL ? STOP : 0;
 }
 
-static imsafe_status zc_finish(struct zc *zc, int rc)
+imsafe_status imsafe__arc_finish(struct imsafe__arc *zc, int rc)
 {
     if (zc->zs_ready)
         inflateEnd(&zc->zs);
@@ -1169,18 +1570,18 @@ static imsafe_status zc_finish(struct zc *zc, int rc)
 
 imsafe_status imsafe__zip_inspect(struct imsafe__job *job)
 {
-    struct zc zc;
-    int rc = zc_init(&zc, job);
+    struct imsafe__arc zc;
+    int rc = imsafe__arc_init(&zc, job);
     if (rc == 0)
         rc = zip_walk(&zc, job->in, job->in_len);
-    return zc_finish(&zc, rc);
+    return imsafe__arc_finish(&zc, rc);
 }
 
 imsafe_status imsafe__gzip_inspect(struct imsafe__job *job)
 {
-    struct zc zc;
-    int rc = zc_init(&zc, job);
+    struct imsafe__arc zc;
+    int rc = imsafe__arc_init(&zc, job);
     if (rc == 0)
         rc = gzip_walk(&zc, job->in, job->in_len);
-    return zc_finish(&zc, rc);
+    return imsafe__arc_finish(&zc, rc);
 }

@@ -144,6 +144,24 @@ static void make_zip(struct blob *x, const char *const *names, const char *const
     put_le16(x, 0);
 }
 
+/* A one-member POSIX tar: "a.txt", empty (readers accept the end blocks
+ * missing). */
+static void put_tar(struct blob *b)
+{
+    unsigned char h[512] = "a.txt";
+    unsigned sum = 0;
+    memcpy(h + 100, "0000644", 7);
+    memcpy(h + 124, "00000000000", 11);
+    memcpy(h + 136, "00000000000", 11);
+    memset(h + 148, ' ', 8);
+    h[156] = '0';
+    memcpy(h + 257, "ustar\0" "00", 8);
+    for (size_t i = 0; i < sizeof h; i++)
+        sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    put(b, h, sizeof h);
+}
+
 static struct blob *add(struct samples *ss, const char *label, imsafe_type t)
 {
     if (ss->n == MAX_SAMPLES)
@@ -345,6 +363,7 @@ static void add_executables(struct samples *ss)
     b = add(ss, "dex", IMSAFE_TYPE_DEX);
     PUTS(b, "dex\n035\0");
     put_zeros(b, 104);
+    put_tar(add(ss, "tar-ustar", IMSAFE_TYPE_TAR));
 }
 
 /* Look-alikes that must NOT be taken for the type their first bytes hint
@@ -399,6 +418,7 @@ static int has_module(imsafe_type t)
     case IMSAFE_TYPE_ZIP: case IMSAFE_TYPE_DOCX: case IMSAFE_TYPE_XLSX:
     case IMSAFE_TYPE_PPTX: case IMSAFE_TYPE_ODF: case IMSAFE_TYPE_EPUB:
     case IMSAFE_TYPE_JAR: case IMSAFE_TYPE_APK: case IMSAFE_TYPE_GZIP:
+    case IMSAFE_TYPE_TAR:
         return 1;
     default:
         return 0;

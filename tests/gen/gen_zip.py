@@ -77,9 +77,11 @@ def descriptor(e):
 def central_header(e, off):
     flags = e.flags | (8 if e.get("descriptor", False) else 0)
     extra = e.get("central_extra", b"")
-    return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, 20, flags, e.method, DOS_TIME,
-                       DOS_DATE, e.get("crc", e.crc), len(e.raw), len(e.data), len(e.name),
-                       len(extra), 0, 0, 0, 0, off) + e.name + extra
+    comment = e.get("comment", b"")
+    return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, e.get("made", 0x031E), 20, flags,
+                       e.method, DOS_TIME, DOS_DATE, e.get("crc", e.crc), len(e.raw),
+                       len(e.data), len(e.name), len(extra), len(comment), 0, 0,
+                       e.get("eattr", 0), off) + e.name + extra + comment
 
 
 def end_record(count, cd_size, cd_off, comment=b""):
@@ -244,10 +246,11 @@ def names(d):
     # Info-ZIP Unicode Path extra: 7-Zip and unzip extract under this name
     def upath(shown, real):
         x = struct.pack("<HHBI", 0x7075, 5 + len(real), 1, zlib.crc32(shown)) + real
-        return Entry(shown, TEXT, central_extra=x)
+        return Entry(shown, TEXT, central_extra=x, local_extra=x)
     write(d, "unicode_path_exe.zip", build([upath(b"readme.txt", b"readme.exe")]))
     write(d, "unicode_path_traversal.zip", build([upath(b"readme.txt", b"../readme.txt")]))
     write(d, "unicode_path_ok.zip", build([upath(b"r\x82sum\x82.txt", "résumé.txt".encode())]))
+    write(d, "unicode_path_rename.zip", build([upath(b"readme.txt", b"notes.txt")]))
 
 
 def dangerous(d):
@@ -460,11 +463,110 @@ def gzips(d):
     write(d, "reserved_flag.gz", bytes(reserved))
 
 
+# ------------------------------------------- one archive for every reader
+
+def upath_extra(shown, real):
+    return struct.pack("<HHBI", 0x7075, 5 + len(real), 1, zlib.crc32(shown)) + real
+
+
+def ambiguity(d):
+    """Archives that read differently in another reader (archive.ambiguous
+    or a header mismatch), each with the control that passes."""
+    # a complete second archive inside the end record's comment: Python's
+    # zipfile takes the last end record signature it finds
+    second = build([Entry("evil.txt", TEXT)])
+    first = build([Entry("a.txt", TEXT)])
+    write(d, "comment_second_archive.zip", first[:-2] + struct.pack("<H", len(second)) + second)
+    write(d, "comment_plain.zip", first[:-2] + struct.pack("<H", 13) + b"just a remark")
+    # the local Unicode Path renames what the central directory names
+    # harmlessly (libarchive extracts the local name)
+    x = upath_extra(b"readme.txt", b"readme.pdf")
+    write(d, "local_upath_rename.zip", build([Entry("readme.txt", TEXT, local_extra=x)]))
+    x2 = upath_extra(b"r\x82sum\x82.txt", "résumé.txt".encode())
+    write(d, "central_upath_only.zip", build([Entry(b"r\x82sum\x82.txt", TEXT,
+                                                    central_extra=x2)]))
+    # a stale Unicode Path (CRC of another name): readers disagree on using it
+    stale = struct.pack("<HHBI", 0x7075, 5 + 10, 1, 1234) + b"readme.pdf"
+    write(d, "upath_stale.zip", build([Entry("readme.txt", TEXT, local_extra=stale,
+                                             central_extra=stale)]))
+    # a local extra field that does not parse
+    write(d, "local_extra_garbage.zip",
+          build([Entry("a.txt", TEXT, local_extra=b"\x01\x00\x40\x00xx")]))
+    # a local header hidden in a central extra field / an entry comment
+    hidden = local_header(Entry("evil.exe", TEXT)) + Entry("evil.exe", TEXT).raw
+    write(d, "extra_hidden_local.zip",
+          build([Entry("a.txt", TEXT, central_extra=struct.pack("<HH", 0xCAFE, len(hidden))
+                       + hidden)]))
+    write(d, "entry_comment_record.zip", build([Entry("a.txt", TEXT, comment=b"PK\x05\x06")]))
+    # a stored text entry whose data holds a whole local member
+    write(d, "stored_hidden_local.zip",
+          build([Entry("notes.txt", TEXT + hidden + TEXT, method=0)]))
+    # a stored member that is itself a ZIP (Info-ZIP stores .zip members):
+    # walked as a nested archive, so its records are accounted for
+    inner = build([Entry("inner.txt", TEXT)])
+    write(d, "stored_zip_member.zip", build([Entry("inner.zip", inner, method=0)]))
+    # a nested archive after leading bytes, stored and deflated: walked
+    # like the same archive at the top level (archive.prefix)
+    write(d, "nested_prefix_stored.zip", build([Entry("data.bin", b"JUNK" * 64 + inner,
+                                                      method=0)]))
+    write(d, "nested_prefix_deflated.zip", build([Entry("data.bin", b"JUNK" * 64 + inner)]))
+    # an APK Signing Block in an ordinary ZIP, with a local header in it
+    pairs = struct.pack("<QI", 4 + len(hidden), 0x42726577) + hidden
+    size = len(pairs) + 8 + 16
+    block = struct.pack("<Q", size) + pairs + struct.pack("<Q", size) + b"APK Sig Block 42"
+    write(d, "apk_block_hidden_local.zip", build([Entry("a.txt", TEXT)], between=block))
+    apk = [Entry("AndroidManifest.xml", b"\x03\x00\x08\x00"), Entry("classes.dex", DEX)]
+    write(d, "apk_block_hidden_local.apk", build(apk, between=block))
+    pairs = struct.pack("<QI", 4 + 20, 0x7109871A) + bytes(20)
+    size = len(pairs) + 8 + 16
+    block = struct.pack("<Q", size) + pairs + struct.pack("<Q", size) + b"APK Sig Block 42"
+    write(d, "signed.apk", build(apk, between=block))
+
+
+def links_and_names(d):
+    """Non-regular entries (archive.link) and names Windows reads
+    differently (archive.ambiguous)."""
+    unix = lambda mode: {"made": 0x031E, "eattr": mode << 16}
+    write(d, "symlink.zip", build([Entry("passwd", b"/etc/passwd", method=0,
+                                         **unix(0o120777))]))
+    write(d, "symlink_dir.zip", build([Entry("a.txt", TEXT, **unix(0o100644)),
+                                       Entry("up", b"../../..", method=0, **unix(0o120755))]))
+    write(d, "device.zip", build([Entry("sda", b"", method=0, **unix(0o060644))]))
+    write(d, "fifo.zip", build([Entry("pipe", b"", method=0, **unix(0o010644))]))
+    write(d, "reparse.zip", build([Entry("link.txt", TEXT, made=0x000A, eattr=0x420)]))
+    write(d, "dirmode_file_name.zip", build([Entry("folder", b"", method=0,
+                                                   **unix(0o040755))]))
+    write(d, "modes_ok.zip", build([Entry("bin/", b"", method=0, **unix(0o040755)),
+                                    Entry("bin/a.txt", TEXT, **unix(0o100644)),
+                                    Entry("dos.txt", TEXT, made=0x0014, eattr=0x20)]))
+    bad = {"ads.zip": "evil.exe::$DATA", "ads2.zip": "a.exe:x", "dot.zip": "report.pdf.",
+           "space.zip": "report.pdf ", "dirdot.zip": "folder./a.txt", "con.zip": "CON",
+           "nul_ext.zip": "nul.txt", "com1.zip": "docs/com1.log", "lpt_sup.zip": "LPT\u00b9.txt",
+           "angle.zip": "a<b>.txt", "question.zip": "what?.txt", "pipe_char.zip": "a|b.txt",
+           "ctrl.zip": "a\x01b.txt"}
+    for fixture, name in bad.items():
+        write(d, "win_" + fixture, build([Entry(name, TEXT)]))
+    write(d, "win_ok.zip", build([Entry(n, TEXT) for n in (
+        "console.txt", "com10.txt", "lpt.txt", "auxiliary/notes.txt", ".hidden", "a.b.c.txt",
+        "./x.txt")]))
+
+
+def unsupported(d):
+    """Streams and archives libimsafe cannot open, inside an archive."""
+    import bz2
+    import lzma
+    write(d, "nested_xz.zip", build([Entry("data.xz", lzma.compress(TEXT))]))
+    write(d, "nested_bzip2.zip", build([Entry("data.bz2", bz2.compress(TEXT))]))
+    write(d, "nested_zstd.zip", build([Entry("data.zst", b"\x28\xb5\x2f\xfd" + bytes(20))]))
+    write(d, "nested_cab.zip", build([Entry("data.dat", b"MSCF\0\0\0\0" + bytes(40))]))
+    write(d, "xz_inside.gz", gzip.compress(lzma.compress(TEXT), mtime=0))
+
+
 def main():
     d = os.path.join(sys.argv[1], "zip")
     os.makedirs(d, exist_ok=True)
-    for make in (benign, overlap_bombs, nested, ratio, names, dangerous, directories, structure,
-                 zip64, apk_signing, gzips):
+    for make in (benign, overlap_bombs, nested, ratio, names, dangerous, directories, structure, zip64,
+                 apk_signing, gzips, ambiguity, links_and_names, unsupported):
         make(d)
 
 
