@@ -155,11 +155,12 @@ typedef enum imsafe_type {
     IMSAFE_TYPE_MVG = 40,    /* ImageMagick vector graphics (runs commands) */
     IMSAFE_TYPE_LNK = 41,    /* Windows shortcut */
     IMSAFE_TYPE_JAVA_CLASS = 42,
-    IMSAFE_TYPE_DEX = 43     /* Android Dalvik executable */
+    IMSAFE_TYPE_DEX = 43,    /* Android Dalvik executable */
+    IMSAFE_TYPE_POSTSCRIPT = 44 /* PostScript / EPS: a program Ghostscript runs (0.2.0) */
 } imsafe_type;
 
 /* Number of type values (for loops over every type; grows with new types). */
-#define IMSAFE_TYPE_COUNT 44
+#define IMSAFE_TYPE_COUNT 45
 
 /* "png", "jpeg", ... ; "unknown" for a value out of range. */
 IMSAFE_API const char *imsafe_type_name(imsafe_type type);
@@ -282,11 +283,12 @@ typedef enum imsafe_reason {
     IMSAFE_R_NOTE_REPAIRED = 98,
     IMSAFE_R_MALFORMED_GIF_NO_IMAGE = 99,
     IMSAFE_R_POLYGLOT_OUTPUT = 100,
-    IMSAFE_R_NOTE_REENCODED = 101
+    IMSAFE_R_NOTE_REENCODED = 101,
+    IMSAFE_R_FILENAME_INVISIBLE = 102
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 102
+#define IMSAFE_REASON_COUNT 103
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);

@@ -159,6 +159,9 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the rebuilt output still holds a foreign format after a second encoding"),
     R(NOTE_REENCODED, "note.reencoded",
       "the first rebuild held a foreign format: the image was encoded again another way"),
+    R(FILENAME_INVISIBLE, "filename.invisible",
+      "the claimed name holds an invisible or format character where it can hide an "
+      "extension"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)
