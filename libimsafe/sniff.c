@@ -1063,6 +1063,10 @@ static const struct { const char *mime; imsafe_type t; } mimes[] = {
     {"application/x-shellscript", IMSAFE_TYPE_SCRIPT}, {"application/javascript", IMSAFE_TYPE_SCRIPT},
     {"text/javascript", IMSAFE_TYPE_SCRIPT}, {"application/x-bat", IMSAFE_TYPE_SCRIPT},
     {"application/hta", IMSAFE_TYPE_HTML},
+    {"application/postscript", IMSAFE_TYPE_POSTSCRIPT}, {"image/x-eps", IMSAFE_TYPE_POSTSCRIPT},
+    {"application/x-httpd-php", IMSAFE_TYPE_SCRIPT}, {"application/x-php", IMSAFE_TYPE_SCRIPT},
+    {"text/x-php", IMSAFE_TYPE_SCRIPT},   {"application/x-python", IMSAFE_TYPE_SCRIPT},
+    {"text/x-python", IMSAFE_TYPE_SCRIPT}, {"application/x-perl", IMSAFE_TYPE_SCRIPT},
 };
 
 /* The type a MIME type names (parameters after ';' ignored, case folded). */
