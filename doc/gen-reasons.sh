@@ -26,7 +26,8 @@ polyglot.output 0.2.0
 note.reencoded 0.2.0
 archive.ambiguous 0.2.0
 archive.link 0.2.0
-unsupported.archive.format 0.2.0'    # lines "name version"
+unsupported.archive.format 0.2.0
+filename.invisible 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

@@ -156,11 +156,12 @@ typedef enum imsafe_type {
     IMSAFE_TYPE_LNK = 41,    /* Windows shortcut */
     IMSAFE_TYPE_JAVA_CLASS = 42,
     IMSAFE_TYPE_DEX = 43,    /* Android Dalvik executable */
-    IMSAFE_TYPE_TAR = 44     /* ustar, pax and GNU tar */
+    IMSAFE_TYPE_TAR = 44,    /* ustar, pax and GNU tar */
+    IMSAFE_TYPE_POSTSCRIPT = 45 /* PostScript / EPS: a program Ghostscript runs (0.2.0) */
 } imsafe_type;
 
 /* Number of type values (for loops over every type; grows with new types). */
-#define IMSAFE_TYPE_COUNT 45
+#define IMSAFE_TYPE_COUNT 46
 
 /* "png", "jpeg", ... ; "unknown" for a value out of range. */
 IMSAFE_API const char *imsafe_type_name(imsafe_type type);
@@ -286,11 +287,12 @@ typedef enum imsafe_reason {
     IMSAFE_R_NOTE_REENCODED = 101,
     IMSAFE_R_ARCHIVE_AMBIGUOUS = 102,
     IMSAFE_R_ARCHIVE_LINK = 103,
-    IMSAFE_R_UNSUPPORTED_ARCHIVE_FORMAT = 104
+    IMSAFE_R_UNSUPPORTED_ARCHIVE_FORMAT = 104,
+    IMSAFE_R_FILENAME_INVISIBLE = 105
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 105
+#define IMSAFE_REASON_COUNT 106
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);

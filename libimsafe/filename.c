@@ -12,6 +12,12 @@
  *                               log injection, names cut at a NUL
  *   filename.bidi               U+202A-202E, U+2066-2069, U+200E/200F, U+061C:
  *                               "photo\u202Egnp.exe" shows as "photoexe.png"
+ *   filename.invisible          soft hyphen, zero width space, word joiner,
+ *                               fillers, variation selectors, tag characters:
+ *                               "Invoice.pdf\u00AD.reg" shows as
+ *                               "Invoice.pdf.reg"; joiners that Persian,
+ *                               Indic and emoji names need are allowed
+ *                               inside a word (joiner_ok)
  *   filename.traversal          a ".." component ("../../.bashrc")
  *   filename.absolute           "/etc/x", "\\server\share", "C:x"
  *   filename.separator          '/', '\' or ':' (':' is NTFS's stream
@@ -43,9 +49,9 @@
  * name's, with the content, so "run.bat." is judged as "run.bat".
  *
  * A plain executable name ("setup.exe") is not a finding here: the pipeline
- * judges executables by content and a mismatch between content and name
- * through imsafe__type_from_extension().  imsafe__name_is_dangerous() is the
- * extension list shared by the pipeline and zip.c.
+ * judges it against the content through the one extension table in sniff.c
+ * (imsafe__ext_lookup).  imsafe__name_is_dangerous() reads the same table
+ * for archive entries (zip.c) and the hidden-extension finding.
  *
  * Nothing here allocates: names are walked in place, the display name is
  * written into a caller's fixed buffer.
@@ -54,7 +60,7 @@
 
 #include "imsafe_private.h"
 
-/* Longest extension either list holds ("settingcontent-ms"), plus slack. */
+/* Longest extension the table holds ("searchconnector-ms"), plus slack. */
 #define EXT_MAX 24
 
 /* ------------------------------------------------------------ UTF-8 */
@@ -109,11 +115,29 @@ static int is_bidi(uint32_t c)
            c == 0x200f || c == 0x061c;
 }
 
-/* Invisible characters that render as nothing: dropped from display names. */
+/*
+ * Invisible and format characters (Trojan Source, CVE-2021-42574): they
+ * render as nothing, so "Invoice.pdf<U+00AD>.reg" shows as
+ * "Invoice.pdf.reg" while no extension check sees "pdf".  The soft hyphen,
+ * the grapheme joiner, Hangul and Mongolian fillers, Khmer inherent vowels,
+ * zero width space, line and paragraph separators, word joiner and the
+ * invisible operators, variation selectors 1-14 and the supplement's, the
+ * BOM, interlinear annotation marks, musical format controls and the tag
+ * block.  The joiners and emoji selectors are judged by joiner_ok().
+ */
 static int is_invisible(uint32_t c)
 {
-    return (c >= 0x200b && c <= 0x200d) || (c >= 0x2060 && c <= 0x2064) || c == 0xfeff ||
-           c == 0x00ad;
+    return c == 0x00ad || c == 0x034f || c == 0x115f || c == 0x1160 || c == 0x17b4 ||
+           c == 0x17b5 || c == 0x180e || c == 0x200b || c == 0x2028 || c == 0x2029 ||
+           (c >= 0x2060 && c <= 0x206f) || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0d) ||
+           c == 0xfeff || c == 0xffa0 || (c >= 0xfff9 && c <= 0xfffb) ||
+           (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe007f) ||
+           (c >= 0xe0100 && c <= 0xe01ef);
+}
+
+static int is_joiner(uint32_t c)
+{
+    return c == 0x200c || c == 0x200d || c == 0xfe0e || c == 0xfe0f;
 }
 
 /* Blank characters other than the ASCII space, used to pad names: NBSP, the
@@ -124,6 +148,36 @@ static int is_unicode_blank(uint32_t c)
     return c == 0x00a0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200b) || c == 0x202f ||
            c == 0x205f || c == 0x3000 || c == 0x3164 || c == 0x115f || c == 0x1160 ||
            c == 0x2800 || c == 0xfeff || c == 0xffa0;
+}
+
+/* A visible character of a non-Latin script or an emoji: what joiners and
+ * selectors may stand beside. */
+static int is_visible_wide(uint32_t c)
+{
+    return c >= 0xa0 && !is_control(c) && !is_bidi(c) && !is_invisible(c) && !is_joiner(c) &&
+           !is_unicode_blank(c);
+}
+
+/*
+ * The joiners real names need: U+200C/U+200D inside a Persian or Indic word
+ * or an emoji sequence (between two visible non-ASCII characters, or after
+ * an emoji's selector), and U+FE0E/U+FE0F right after the emoji they select
+ * (or a keycap digit before U+20E3).  Never in the extension, never beside
+ * a dot, a space or an ASCII letter, so no ASCII extension can be split by
+ * one ("p<ZWJ>df").  A selector may end a stem ("<heart><FE0F>.png"): it
+ * belongs to the emoji before it.  prev/next: the neighbouring code points,
+ * 0 at either end.
+ */
+static int joiner_ok(uint32_t c, uint32_t prev, uint32_t next, int in_ext)
+{
+    if (in_ext)
+        return 0;
+    if (c == 0x200c || c == 0x200d)
+        return (is_visible_wide(prev) || prev == 0xfe0f || prev == 0xfe0e) &&
+               is_visible_wide(next);
+    if (next == 0x20e3 && ((prev >= '0' && prev <= '9') || prev == '#' || prev == '*'))
+        return 1;
+    return is_visible_wide(prev);
 }
 
 static int is_sep(unsigned char c)
@@ -174,28 +228,15 @@ static int in_list(const char *s, size_t n, const char *const *list)
 /* ------------------------------------------------------- extension lists */
 
 /*
- * Extensions that run code when opened, install software, or point at
- * something that does: Gmail's blocked-attachment list and Outlook's
- * Level 1 list, plus Unix shells, Java/Android code (class, dex, jar, apk,
- * jnlp) and disk images (iso, img, vhd, dmg) that carry executables past
- * mark-of-the-web.
+ * Extensions come from the one table in sniff.c (imsafe__ext_lookup): what
+ * runs there is what an archive entry may not be named and what a hidden
+ * extension hides; what is trusted there is what it hides behind.
  */
-static const char *const dangerous_ext[] = {
-    "exe", "dll", "scr", "bat", "cmd", "com", "pif", "cpl", "msi", "msp", "mst", "msix",
-    "msixbundle", "appx", "appxbundle", "msc", "ps1", "psm1", "psd1", "ps1xml", "vbs",
-    "vbe", "vb", "js", "jse", "mjs", "wsf", "wsh", "wsc", "ws", "hta", "sct", "shb", "lnk",
-    "url", "scf", "reg", "inf", "chm", "hlp", "gadget", "application", "appref-ms",
-    "settingcontent-ms", "library-ms", "xll", "sys", "drv", "ocx", "jar", "jnlp", "apk",
-    "class", "dex", "sh", "bash", "csh", "ksh", "zsh", "command", "app", "pkg", "iso",
-    "img", "vhd", "vhdx", "dmg", "cab", "diagcab", "ade", "adp", "mde", "desktop", NULL};
-
-/* Extensions a victim trusts: the first half of "invoice.pdf.exe". */
-static const char *const harmless_ext[] = {
-    "jpg", "jpeg", "jpe", "jfif", "png", "gif", "bmp", "webp", "heic", "heif", "avif",
-    "tif", "tiff", "svg", "ico", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt",
-    "ods", "odp", "rtf", "txt", "csv", "md", "htm", "html", "xml", "json", "log", "mp3",
-    "mp4", "m4a", "mov", "avi", "mkv", "wav", "ogg", "webm", "zip", "rar", "7z", "gz",
-    "tar", "epub", NULL};
+static int ext_has(const char *ext, size_t len, unsigned flag)
+{
+    const struct imsafe__ext *e = imsafe__ext_lookup(ext, len);
+    return e != NULL && (e->flags & flag) != 0;
+}
 
 /* The final extension of name[0..len) (after the last '.'), or NULL.  A
  * leading dot counts: Windows runs a file named ".exe". */
@@ -223,7 +264,7 @@ int imsafe__name_is_dangerous(const char *name, size_t len)
         start--;
     size_t el;
     const char *ext = last_ext(name + start, len - start, &el);
-    return ext != NULL && el > 0 && el <= EXT_MAX && in_list(ext, el, dangerous_ext);
+    return ext != NULL && el > 0 && el <= EXT_MAX && ext_has(ext, el, IMSAFE__EXT_RUNS);
 }
 
 /* ------------------------------------------------------------ findings */
@@ -245,6 +286,30 @@ static imsafe_reason scan_codepoints(const unsigned char *s, size_t n)
         i += l;
     }
     return found;
+}
+
+/* An invisible or format character, or a joiner where no word needs it
+ * (joiner_ok).  The extension starts after the last '.'. */
+static int has_invisible(const unsigned char *s, size_t n)
+{
+    size_t el, dot = n;
+    const char *ext = last_ext((const char *)s, n, &el);
+    if (ext != NULL)
+        dot = (size_t)(ext - (const char *)s) - 1;
+    uint32_t prev = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t c, next = 0;
+        size_t l = utf8_decode(s + i, n - i, &c);
+        if (l == 0)
+            return 0; /* filename.invalid_utf8 is reported first */
+        if (i + l < n && utf8_decode(s + i + l, n - i - l, &next) == 0)
+            next = 0;
+        if (is_invisible(c) || (is_joiner(c) && !joiner_ok(c, prev, next, i > dot)))
+            return 1;
+        prev = c;
+        i += l;
+    }
+    return 0;
 }
 
 /* A ".." path component, with either separator. */
@@ -414,7 +479,7 @@ static int has_hidden_extension(const char *s, size_t n)
         return 0;
     while (pl > 0 && (prev[pl - 1] == ' ' || prev[pl - 1] == '_'))
         pl--;
-    return pl > 0 && in_list(prev, pl, harmless_ext);
+    return pl > 0 && ext_has(prev, pl, IMSAFE__EXT_TRUSTED);
 }
 
 /* Path and character findings, in the order they are reported: "../x" is
@@ -424,6 +489,8 @@ static imsafe_reason path_finding(const char *name, size_t n)
     imsafe_reason r = scan_codepoints((const unsigned char *)name, n);
     if (r != IMSAFE_R_NONE)
         return r;
+    if (has_invisible((const unsigned char *)name, n))
+        return IMSAFE_R_FILENAME_INVISIBLE;
     if (has_traversal(name, n))
         return IMSAFE_R_FILENAME_TRAVERSAL;
     if (is_absolute(name, n))
@@ -548,27 +615,38 @@ void imsafe__filename_check(struct imsafe__job *job, const char *name)
 
 /* Sanitize name[from..to) into w[o..cap-1), whole characters only:
  * invalid bytes and separators become '_', controls, bidi and invisible
- * characters are dropped.  Returns the new length. */
-static size_t emit(const char *name, size_t from, size_t to, char *w, size_t o, size_t cap)
+ * characters are dropped, and so is a joiner no word needs (judged against
+ * the last character kept and the next one of name[0..total)).  Returns
+ * the new length. */
+static size_t emit(const char *name, size_t total, size_t from, size_t to, int in_ext, char *w,
+                   size_t o, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)name;
+    uint32_t prev = 0;
     for (size_t i = from; i < to;) {
-        uint32_t c;
+        uint32_t c, next = 0;
         size_t l = utf8_decode(s + i, to - i, &c);
         const char *src = (const char *)s + i;
         size_t wl = l;
         if (l == 0) {
-            src = "_", wl = 1, l = 1; /* one invalid byte */
+            src = "_", wl = 1, l = 1, c = '_'; /* one invalid byte */
         } else if (is_control(c) || is_bidi(c) || is_invisible(c)) {
             wl = 0;
+        } else if (is_joiner(c)) {
+            if (i + l >= total || utf8_decode(s + i + l, total - i - l, &next) == 0)
+                next = 0;
+            if (!joiner_ok(c, o > 0 ? prev : 0, next, in_ext))
+                wl = 0;
         } else if (c == '/' || c == '\\' || c == ':') {
-            src = "_";
+            src = "_", c = '_';
         }
         i += l;
         if (o + wl >= cap)
             break;
         memcpy(w + o, src, wl);
         o += wl;
+        if (wl > 0)
+            prev = c;
     }
     return o;
 }
@@ -582,12 +660,13 @@ static size_t emit(const char *name, size_t from, size_t to, char *w, size_t o, 
  */
 static size_t sanitize_into(const char *name, char *w)
 {
-    size_t end = strip_trailing(name, strlen(name));
+    size_t total = strlen(name);
+    size_t end = strip_trailing(name, total);
     size_t el = 0;
     const char *ext = last_ext(name, end, &el);
     size_t stem_end = (ext != NULL && el > 0 && el <= EXT_MAX) ? (size_t)(ext - 1 - name) : end;
-    size_t o = emit(name, 0, stem_end, w, 0, WORK_MAX + 1);
-    o = emit(name, stem_end, end, w, o, WORK_SIZE);
+    size_t o = emit(name, total, 0, stem_end, 0, w, 0, WORK_MAX + 1);
+    o = emit(name, total, stem_end, end, 1, w, o, WORK_SIZE);
     w[o] = '\0';
     return o;
 }

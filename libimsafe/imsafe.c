@@ -79,6 +79,8 @@ static int same_family(imsafe_type a, imsafe_type b)
 #undef SAME
 }
 
+static imsafe_reason reject_reason(imsafe_type t);
+
 static int sanitizable(imsafe_type t)
 {
     return t == IMSAFE_TYPE_PNG || t == IMSAFE_TYPE_JPEG || t == IMSAFE_TYPE_GIF;
@@ -104,6 +106,14 @@ static int check_claim(struct imsafe__job *job, imsafe_type claimed, const char 
                        imsafe_type_name(claimed));
         return 0;
     }
+    /* text that is a program or markup is judged as what it is, whatever
+     * the name: a web shell named notes.txt is a script */
+    if (claimed == IMSAFE_TYPE_TEXT && (imsafe__type_class(t) == IMSAFE_CLASS_SCRIPT ||
+                                        imsafe__type_class(t) == IMSAFE_CLASS_ACTIVE)) {
+        imsafe__reject(job, reject_reason(t), "content is %s, %s says text",
+                       imsafe_type_name(t), what);
+        return 1;
+    }
     /* a batch file or a script without a shebang is plain text by content */
     if (imsafe__type_class(claimed) == IMSAFE_CLASS_SCRIPT && t == IMSAFE_TYPE_TEXT) {
         imsafe__reject(job, IMSAFE_R_TYPE_SCRIPT, "%s names a script (%s)", what,
@@ -113,6 +123,60 @@ static int check_claim(struct imsafe__job *job, imsafe_type claimed, const char 
     imsafe__reject(job, IMSAFE_R_TYPE_MISMATCH, "content is %s, %s says %s",
                    imsafe_type_name(t), what, imsafe_type_name(claimed));
     return 1;
+}
+
+/* The reason a name from the extension table rejects with: by the class
+ * of the type it claims (a name with no type of its own runs as a
+ * program). */
+static imsafe_reason name_reason(const struct imsafe__ext *e)
+{
+    switch (imsafe__type_class(e->type)) {
+    case IMSAFE_CLASS_SCRIPT: return IMSAFE_R_TYPE_SCRIPT;
+    case IMSAFE_CLASS_ACTIVE: return IMSAFE_R_TYPE_ACTIVE_CONTENT;
+    default: return IMSAFE_R_TYPE_EXECUTABLE;
+    }
+}
+
+/*
+ * The claimed name's extension, looked up in the one table (sniff.c) that
+ * archive entries and the hidden-extension check also use.  A name that
+ * runs (".reg", ".url", ".php", ".msi") rejects whatever the content is,
+ * unless the content is that very program: then the policy's action for
+ * the program's type decides (a ".jar" that is a JAR an operator passes).
+ * A name that means markup (".htm", ".xhtml", ".mht", ".svgz") is active
+ * content whatever the bytes look like: a browser renders it by its name.
+ * Returns 1 when it rejected.
+ */
+static int check_name_claim(struct imsafe__job *job)
+{
+    const char *dot = job->display_name != NULL ? strrchr(job->display_name, '.') : NULL;
+    const struct imsafe__ext *e = dot != NULL ? imsafe__ext_lookup(dot + 1, strlen(dot + 1))
+                                              : NULL;
+    if (e == NULL)
+        return 0;
+    enum imsafe__class c = imsafe__type_class(job->type);
+    int same = e->type != IMSAFE_TYPE_UNKNOWN &&
+               (e->type == job->type || same_family(e->type, job->type));
+    enum imsafe__class claimed = imsafe__type_class(e->type);
+    /* a PNG named .exe or .reg stays a plain mismatch, and so does text
+     * named .exe (nothing runs it); text named .reg or .url is run by its
+     * name, and an .msi or .hta is never judged as a mere document */
+    if ((e->flags & IMSAFE__EXT_RUNS) != 0 &&
+        !(same && (c == IMSAFE_CLASS_EXECUTABLE || c == IMSAFE_CLASS_SCRIPT)) &&
+        (e->type == IMSAFE_TYPE_UNKNOWN || same ||
+         (c == IMSAFE_CLASS_TEXT && claimed != IMSAFE_CLASS_EXECUTABLE))) {
+        /* the extension is a constant string of the table, never input */
+        imsafe__reject(job, name_reason(e), "the name's extension .%s runs when opened", e->ext);
+        return 1;
+    }
+    if (claimed == IMSAFE_CLASS_ACTIVE && !same &&
+        (c == IMSAFE_CLASS_TEXT || job->type == IMSAFE_TYPE_GZIP)) {
+        imsafe__reject(job, IMSAFE_R_TYPE_ACTIVE_CONTENT,
+                       "the name's extension .%s is rendered as %s", e->ext,
+                       imsafe_type_name(e->type));
+        return 1;
+    }
+    return check_claim(job, e->type, "the name");
 }
 
 static int check_kills(struct imsafe__job *job)
@@ -157,7 +221,7 @@ static imsafe_action decide(struct imsafe__job *job)
     if (check_kills(job))
         return IMSAFE_ACTION_REJECT;
     /* the extension of the name a host will show and save under */
-    if (check_claim(job, imsafe__type_from_extension(job->display_name), "the name") ||
+    if (check_name_claim(job) ||
         check_claim(job, imsafe__type_from_mime(job->claimed_mime), "the MIME type"))
         return IMSAFE_ACTION_REJECT;
     imsafe_action a = imsafe_policy_action(job->policy, job->type);

@@ -291,6 +291,20 @@ imsafe_type imsafe__type_from_extension(const char *name);
 imsafe_type imsafe__type_from_mime(const char *mime);
 /* Extension or MIME that names an executable or script. */
 int imsafe__mime_is_dangerous(const char *mime);
+/* The one extension table (sniff.c), read by the claim check, the
+ * hidden-extension check and archive entries alike.  RUNS: opening the file
+ * executes, installs or points at code (Outlook Level 1, Gmail's blocked
+ * types, web-shell extensions); TRUSTED: a name people trust (the first half
+ * of "invoice.pdf.exe").  type: the type the extension claims, or UNKNOWN. */
+#define IMSAFE__EXT_RUNS 1u
+#define IMSAFE__EXT_TRUSTED 2u
+struct imsafe__ext {
+    const char *ext; /* lower case, without the dot */
+    imsafe_type type;
+    unsigned flags;
+};
+/* The row for an extension (ext[0..len), ASCII case folded), or NULL. */
+const struct imsafe__ext *imsafe__ext_lookup(const char *ext, size_t len);
 
 /*
  * Trailing bytes after an image's end.  Looks at the start of the tail and

@@ -167,6 +167,9 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
     R(UNSUPPORTED_ARCHIVE_FORMAT, "unsupported.archive.format",
       "an archive holds a compressed stream or archive libimsafe cannot inspect "
       "(xz, bzip2, zstd, cab, 7z, rar, a tar entry type)"),
+    R(FILENAME_INVISIBLE, "filename.invisible",
+      "the claimed name holds an invisible or format character where it can hide an "
+      "extension"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -74,9 +74,41 @@ static const struct named findings[] = {
     {"invoice.pdf      .exe", IMSAFE_R_FILENAME_PADDING},
     {"photo.jpg___________.exe", IMSAFE_R_FILENAME_PADDING},
     {"photo.jpg\xe3\x80\x80.exe", IMSAFE_R_FILENAME_PADDING}, /* U+3000 */
-    {"photo.jpg\xe2\x80\x8b.txt", IMSAFE_R_FILENAME_PADDING}, /* U+200B */
+    {"photo.jpg\xe2\x80\x8b.txt", IMSAFE_R_FILENAME_INVISIBLE}, /* U+200B */
     {"a        b.txt", IMSAFE_R_FILENAME_PADDING},            /* 8 blanks */
     {"notes....txt", IMSAFE_R_FILENAME_PADDING},
+    /* invisible and format characters: "Invoice.pdf<SHY>.reg" shows as
+     * "Invoice.pdf.reg" while "pdf<SHY>" is no extension anyone knows */
+    {"Invoice.pdf\xc2\xad.reg", IMSAFE_R_FILENAME_INVISIBLE},       /* U+00AD */
+    {"a\xcd\x8f.txt", IMSAFE_R_FILENAME_INVISIBLE},                 /* U+034F */
+    {"a\xe1\x85\x9f.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+115F */
+    {"a\xe1\x85\xa0.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+1160 */
+    {"a\xe1\x9e\xb4.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+17B4 */
+    {"a\xe1\x9e\xb5.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+17B5 */
+    {"a\xe1\xa0\x8e.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+180E */
+    {"invoice.pdf\xe2\x80\x8b.exe", IMSAFE_R_FILENAME_INVISIBLE},   /* U+200B */
+    {"a\xe2\x80\xa8.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+2028 */
+    {"a\xe2\x80\xa9.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+2029 */
+    {"a\xe2\x81\xa0.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+2060 */
+    {"a\xe2\x81\xa4.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+2064 */
+    {"a\xe2\x81\xaf.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+206F */
+    {"a\xe3\x85\xa4.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+3164 */
+    {"x\xef\xb8\x80.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+FE00 */
+    {"\xe2\x9d\xa4\xef\xb8\x8d.txt", IMSAFE_R_FILENAME_INVISIBLE}, /* U+FE0D */
+    {"a\xef\xbb\xbf.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+FEFF */
+    {"a\xef\xbe\xa0.txt", IMSAFE_R_FILENAME_INVISIBLE},             /* U+FFA0 */
+    {"a\xf3\xa0\x80\x81.txt", IMSAFE_R_FILENAME_INVISIBLE},        /* U+E0001 tag */
+    {"a\xf3\xa0\x81\xbf.txt", IMSAFE_R_FILENAME_INVISIBLE},        /* U+E007F */
+    /* joiners where no word needs them: beside ASCII letters ("p<ZWJ>df"
+     * is not "pdf"), touching a dot, in the extension, at either end */
+    {"invoice.p\xe2\x80\x8d" "df.exe", IMSAFE_R_FILENAME_INVISIBLE},
+    {"invoice.pdf\xe2\x80\x8c.exe", IMSAFE_R_FILENAME_INVISIBLE},
+    {"\xd9\x86\xd8\xa7\xd9\x85\xd9\x87\xe2\x80\x8c.pdf", IMSAFE_R_FILENAME_INVISIBLE},
+    {"\xd9\x86\xd8\xa7\xe2\x80\x8c.\xd9\x85\xd9\x87.txt", IMSAFE_R_FILENAME_INVISIBLE},
+    {"notes.t\xe2\x80\x8dxt", IMSAFE_R_FILENAME_INVISIBLE},
+    {"\xe2\x80\x8d\xd9\x86.txt", IMSAFE_R_FILENAME_INVISIBLE},
+    {"a\xef\xb8\x8f.txt", IMSAFE_R_FILENAME_INVISIBLE}, /* FE0F after a letter */
+    {"\xf0\x9f\x98\x80.\xef\xb8\x8ftxt", IMSAFE_R_FILENAME_INVISIBLE},
 };
 
 /* Findings only a file system minds: repaired in the display name with
@@ -112,6 +144,24 @@ static const char *const ordinary[] = {
     "notes .txt", "my file (1).txt", "100%.txt", "100% done.txt", "a%zz.txt",
     "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.txt", "\xf0\x9f\x98\x80 party.png", "setup.exe",
     "CONSOLE.txt", "com10.txt", "lpt.txt", "x.y.z.txt", "notes.exe.txt", "a.. b.txt",
+    /* real names that need joiners: Persian with ZWNJ ("mi-khaham
+     * gozaresh", "nameh-ha"), Hindi with ZWJ and ZWNJ (the half forms of
+     * "ksha", the eyelash ra), Thai, emoji ZWJ sequences and selectors
+     * (family, heart on fire, keycap one, rainbow flag, red heart) */
+    "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85 "
+    "\xda\xaf\xd8\xb2\xd8\xa7\xd8\xb1\xd8\xb4.txt",
+    "\xd9\x86\xd8\xa7\xd9\x85\xd9\x87\xe2\x80\x8c\xd9\x87\xd8\xa7.pdf",
+    "\xe0\xa4\x95\xe0\xa5\x8d\xe2\x80\x8d\xe0\xa4\xb7 \xe0\xa4\xb0\xe0\xa4\xbf\xe0\xa4\xaa"
+    "\xe0\xa5\x8b\xe0\xa4\xb0\xe0\xa5\x8d\xe0\xa4\x9f.txt",
+    "\xe0\xa4\xb0\xe0\xa5\x8d\xe2\x80\x8d\xe0\xa4\xaf.txt",
+    "\xe0\xa4\x95\xe0\xa5\x8d\xe2\x80\x8c\xe0\xa4\xb7.txt",
+    "\xe0\xb8\xa3\xe0\xb8\xb2\xe0\xb8\xa2\xe0\xb8\x87\xe0\xb8\xb2\xe0\xb8\x99"
+    "\xe0\xb8\x9b\xe0\xb8\xa3\xe0\xb8\xb0\xe0\xb8\x88\xe0\xb8\xb3\xe0\xb8\x9b\xe0\xb8\xb5.txt",
+    "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 family.txt",
+    "\xe2\x9d\xa4\xef\xb8\x8f\xe2\x80\x8d\xf0\x9f\x94\xa5 fire.txt",
+    "1\xef\xb8\x8f\xe2\x83\xa3 first.txt",
+    "\xf0\x9f\x8f\xb3\xef\xb8\x8f\xe2\x80\x8d\xf0\x9f\x8c\x88 pride.txt",
+    "\xe2\x9d\xa4\xef\xb8\x8f.txt",
 };
 
 static imsafe_result *judge(imsafe_ctx *ctx, const imsafe_policy *p, const char *name)
@@ -455,6 +505,77 @@ static void test_dangerous_names(imsafe_ctx *ctx, const imsafe_policy *p)
     }
 }
 
+/*
+ * One table for every level.  Each name runs (or is rendered as markup)
+ * when opened: a text payload under it is refused at the top level for
+ * what the name does, and as a ZIP entry it is a dangerous entry.  The
+ * first rows are the names the two former lists disagreed on.
+ */
+static void test_one_table(imsafe_ctx *ctx, const imsafe_policy *p)
+{
+    const imsafe_reason S = IMSAFE_R_TYPE_SCRIPT, A = IMSAFE_R_TYPE_ACTIVE_CONTENT;
+    static const struct named runs[] = {
+        {"x.reg", IMSAFE_R_TYPE_SCRIPT}, {"x.url", IMSAFE_R_TYPE_SCRIPT},
+        {"x.scf", IMSAFE_R_TYPE_SCRIPT}, {"setup.inf", IMSAFE_R_TYPE_SCRIPT},
+        {"app.desktop", IMSAFE_R_TYPE_SCRIPT}, {"x.command", IMSAFE_R_TYPE_SCRIPT},
+        {"x.bash", IMSAFE_R_TYPE_SCRIPT}, {"x.psm1", IMSAFE_R_TYPE_SCRIPT},
+        {"x.mjs", IMSAFE_R_TYPE_SCRIPT}, {"x.wsh", IMSAFE_R_TYPE_SCRIPT},
+        {"x.appref-ms", IMSAFE_R_TYPE_EXECUTABLE}, {"x.py", IMSAFE_R_TYPE_SCRIPT},
+        {"x.pyw", IMSAFE_R_TYPE_SCRIPT}, {"x.pl", IMSAFE_R_TYPE_SCRIPT},
+        {"x.wsb", IMSAFE_R_TYPE_SCRIPT}, {"x.website", IMSAFE_R_TYPE_SCRIPT},
+        /* web shells (PayloadsAllTheThings "Upload Insecure Files") */
+        {"shell.php", IMSAFE_R_TYPE_SCRIPT}, {"shell.PHP5", IMSAFE_R_TYPE_SCRIPT},
+        {"x.php3", IMSAFE_R_TYPE_SCRIPT}, {"x.php4", IMSAFE_R_TYPE_SCRIPT},
+        {"x.php7", IMSAFE_R_TYPE_SCRIPT}, {"x.php8", IMSAFE_R_TYPE_SCRIPT},
+        {"x.phtml", IMSAFE_R_TYPE_SCRIPT}, {"x.phar", IMSAFE_R_TYPE_SCRIPT},
+        {"x.phpt", IMSAFE_R_TYPE_SCRIPT}, {"x.pht", IMSAFE_R_TYPE_SCRIPT},
+        {"x.asp", IMSAFE_R_TYPE_SCRIPT}, {"x.aspx", IMSAFE_R_TYPE_SCRIPT},
+        {"x.ashx", IMSAFE_R_TYPE_SCRIPT}, {"x.asmx", IMSAFE_R_TYPE_SCRIPT},
+        {"x.soap", IMSAFE_R_TYPE_SCRIPT}, {"x.xamlx", IMSAFE_R_TYPE_SCRIPT},
+        {"x.cer", IMSAFE_R_TYPE_EXECUTABLE}, {"x.jsp", IMSAFE_R_TYPE_SCRIPT},
+        {"x.jspx", IMSAFE_R_TYPE_SCRIPT}, {"x.cfm", IMSAFE_R_TYPE_SCRIPT},
+        {"x.shtml", IMSAFE_R_TYPE_SCRIPT}, {"x.stm", IMSAFE_R_TYPE_SCRIPT},
+        {".htaccess", IMSAFE_R_TYPE_SCRIPT}, {"web.config", IMSAFE_R_TYPE_SCRIPT},
+        /* Outlook Level 1 and Gmail */
+        {"x.hta", IMSAFE_R_TYPE_ACTIVE_CONTENT}, {"disk.iso", IMSAFE_R_TYPE_EXECUTABLE},
+        {"pkg.msi", IMSAFE_R_TYPE_EXECUTABLE}, {"x.chm", IMSAFE_R_TYPE_EXECUTABLE},
+        {"x.settingcontent-ms", IMSAFE_R_TYPE_EXECUTABLE}, {"page.ps", IMSAFE_R_TYPE_SCRIPT},
+    };
+    /* names that mean markup: a browser renders the text as HTML or SVG */
+    static const char *const markup[] = {"x.htm", "x.html", "x.shtm", "x.xht", "x.xhtml",
+                                         "x.mht", "x.mhtml", "x.svg", "x.svgz", "x.xml"};
+    unsigned char z[1024];
+    char zipname[] = "test.zip";
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        imsafe_result *r = judge(ctx, p, runs[i].name);
+        TU_CHECK(imsafe_result_reason(r) == runs[i].want, "text named %s: %s, want %s",
+                 runs[i].name, imsafe_reason_name(imsafe_result_reason(r)),
+                 imsafe_reason_name(runs[i].want));
+        imsafe_result_free(r);
+        size_t n = one_entry_zip(z, runs[i].name);
+        r = tu_sanitize(ctx, p, z, n, zipname, NULL);
+        TU_CHECK(imsafe_result_reason(r) == IMSAFE_R_ARCHIVE_DANGEROUS_ENTRY,
+                 "entry %s: %s, want archive.dangerous_entry", runs[i].name,
+                 imsafe_reason_name(imsafe_result_reason(r)));
+        imsafe_result_free(r);
+    }
+    for (size_t i = 0; i < sizeof markup / sizeof markup[0]; i++) {
+        imsafe_result *r = judge(ctx, p, markup[i]);
+        TU_CHECK(imsafe_result_reason(r) == (i == 2 ? S : A), "text named %s: %s", markup[i],
+                 imsafe_reason_name(imsafe_result_reason(r)));
+        imsafe_result_free(r);
+    }
+    /* a double extension hides a web shell at the top level too */
+    static const char *const hidden[] = {"shell.jpg.php", "shell.png.phtml", "a.pdf.reg",
+                                         "a.txt.url", "a.docx.hta"};
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+        imsafe_result *r = judge(ctx, p, hidden[i]);
+        TU_CHECK(imsafe_result_reason(r) == IMSAFE_R_FILENAME_HIDDEN_EXTENSION, "%s: %s",
+                 hidden[i], imsafe_reason_name(imsafe_result_reason(r)));
+        imsafe_result_free(r);
+    }
+}
+
 /* ------------------------------------------------------------- fixtures */
 
 /* Real payloads from tests/gen/gen_types.py under claimed names: the
@@ -559,6 +680,7 @@ int main(void)
     test_length(ctx, p);
     test_display(ctx, p);
     test_dangerous_names(ctx, p);
+    test_one_table(ctx, p);
     test_fixture_names(ctx);
     imsafe_policy_unref(p);
     imsafe_ctx_free(ctx);

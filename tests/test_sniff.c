@@ -26,7 +26,7 @@ struct sample {
     struct blob data;
 };
 
-#define MAX_SAMPLES 96
+#define MAX_SAMPLES 160
 
 struct samples {
     struct sample s[MAX_SAMPLES];
@@ -271,6 +271,135 @@ static void add_media(struct samples *ss)
             "data\0\0\0\0");
 }
 
+/* ASCII text as UTF-16 or UTF-32 code units (unit 2 or 4, big-endian or
+ * not), after an optional byte order mark. */
+static void put_wide(struct blob *x, const char *text, unsigned unit, int be, int bom)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i <= n; i++) {
+        uint32_t c = i == 0 ? 0xfeff : (unsigned char)text[i - 1];
+        if (i == 0 && !bom)
+            continue;
+        unsigned char u[4];
+        for (unsigned k = 0; k < unit; k++)
+            u[be ? unit - 1 - k : k] = (unsigned char)(c >> (8 * k));
+        put(x, u, unit);
+    }
+}
+
+/* Programs a web server runs, in text under any name (PHP, ASP, JSP, SSI,
+ * .htaccess) and PostScript, which Ghostscript runs. */
+static void add_server_side(struct samples *ss)
+{
+    static const struct { const char *label, *text; imsafe_type t; } v[] = {
+        {"php", "Hello\n<?php system($_GET['c']); ?>\n", IMSAFE_TYPE_SCRIPT},
+        {"php-upper", "hello;\n<?PHP eval($_POST[1]);", IMSAFE_TYPE_SCRIPT},
+        {"php-echo", "x <?= `id` ?>\n", IMSAFE_TYPE_SCRIPT},
+        {"asp-directive", "<%@ Language=VBScript %>\n<% Response.Write(1) %>\n",
+         IMSAFE_TYPE_SCRIPT},
+        {"asp-block", "Report\n<% eval request(\"x\") %>\n", IMSAFE_TYPE_SCRIPT},
+        {"asp-expr", "total: <%= 1+1 %>\n", IMSAFE_TYPE_SCRIPT},
+        {"aspnet-runat", "<asp:Label id=\"a\" RunAt = 'Server' />\n", IMSAFE_TYPE_SCRIPT},
+        {"jsp", "<%@ page import=\"java.io.*\" %>\n", IMSAFE_TYPE_SCRIPT},
+        {"jsp-xml", "<jsp:scriptlet>Runtime.getRuntime().exec(x);</jsp:scriptlet>\n",
+         IMSAFE_TYPE_SCRIPT},
+        {"ssi-exec", "hello <!--#exec cmd=\"id\" -->\n", IMSAFE_TYPE_SCRIPT},
+        {"ssi-include", "<!--#include virtual=\"/etc/passwd\" -->\n", IMSAFE_TYPE_SCRIPT},
+        {"coldfusion", "<cfexecute name=\"cmd.exe\">\n", IMSAFE_TYPE_SCRIPT},
+        {"htaccess", "# uploads\nAddType application/x-httpd-php .jpg\n", IMSAFE_TYPE_SCRIPT},
+        {"htaccess-handler", "<FilesMatch x>\n  SetHandler application/x-httpd-php\n",
+         IMSAFE_TYPE_SCRIPT},
+        {"htaccess-php-flag", "php_flag engine on\n", IMSAFE_TYPE_SCRIPT},
+        {"web-config", "<configuration>\n <system.webServer>\n  <handlers>\n",
+         IMSAFE_TYPE_SCRIPT},
+        {"postscript", "%!PS-Adobe-3.0\n/Times findfont 12 scalefont setfont\n"
+                       "72 72 moveto (hi) show showpage\n", IMSAFE_TYPE_POSTSCRIPT},
+        {"postscript-bare", "%!\n/x 1 def\n(%pipe%id) (w) file\n", IMSAFE_TYPE_POSTSCRIPT},
+        {"postscript-lead", "\n  %!PS\nquit\n", IMSAFE_TYPE_POSTSCRIPT},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        put(add(ss, v[i].label, v[i].t), v[i].text, strlen(v[i].text));
+    PUTS(add(ss, "eps-dos-binary", IMSAFE_TYPE_POSTSCRIPT),
+         "\xc5\xd0\xd3\xc6\x20\0\0\0\x10\0\0\0\0\0\0\0");
+    PUTS(add(ss, "postscript-ctrl-d", IMSAFE_TYPE_POSTSCRIPT), "\x04%!PS-Adobe-2.0\nshowpage\n");
+}
+
+/* Markup that runs or loads when the text is opened as HTML or SVG,
+ * wherever it stands, in any case, behind white space, BOMs, comments and
+ * DOCTYPEs, and in UTF-16/32. */
+static void add_active_text(struct samples *ss)
+{
+    static const struct { const char *label, *text; imsafe_type t; } v[] = {
+        {"late-script", "Dear all,\nthe agenda is below.\n\n<ScRiPt>alert(1)</script>\n",
+         IMSAFE_TYPE_HTML},
+        {"late-svg", "Some text\n<svg onload=alert(1)>\n", IMSAFE_TYPE_SVG},
+        {"iframe", "see <iframe src=//x/>", IMSAFE_TYPE_HTML},
+        {"object", "<p>x</p><OBJECT data=x.swf>", IMSAFE_TYPE_HTML},
+        {"embed", "a\n<embed src=x>", IMSAFE_TYPE_HTML},
+        {"frame", "<frame src=x>", IMSAFE_TYPE_HTML},
+        {"meta-refresh", "<meta http-equiv=\"Refresh\" content=\"0;url=https://x/\">",
+         IMSAFE_TYPE_HTML},
+        {"base", "text <base href=//x/>\n", IMSAFE_TYPE_HTML},
+        {"form-action", "<form method=post action=https://x/><input name=p></form>",
+         IMSAFE_TYPE_HTML},
+        {"link-import", "<link rel=import href=x.html>", IMSAFE_TYPE_HTML},
+        {"event-handler", "Look: <img src=x OnError=alert(1)>\n", IMSAFE_TYPE_HTML},
+        {"event-handler-slash", "<b/onmouseover=alert(1)>hi</b>", IMSAFE_TYPE_HTML},
+        {"js-url", "click <a href=\" java\tscript:alert(1)\">here</a>\n", IMSAFE_TYPE_HTML},
+        {"vbs-url", "<a href='VBScript:msgbox(1)'>x</a>", IMSAFE_TYPE_HTML},
+        {"data-html-url", "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">x</a>",
+         IMSAFE_TYPE_HTML},
+        {"markdown-js-link", "Read [the notes](javascript:alert(1)).\n", IMSAFE_TYPE_HTML},
+        {"formfeed-lead", "\f\f \r\n<script>x()</script>", IMSAFE_TYPE_HTML},
+        {"double-bom-lead", "\xef\xbb\xbf\xef\xbb\xbf <iframe src=x>", IMSAFE_TYPE_HTML},
+        {"doctype-html", "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
+                         "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\n<p>hi</p>",
+         IMSAFE_TYPE_HTML},
+        {"xml-with-script", "<?xml version=\"1.0\"?>\n<doc><x:script xmlns:x="
+                            "\"http://www.w3.org/1999/xhtml\">alert(1)</x:script>"
+                            "<a onclick=\"x\"/></doc>", IMSAFE_TYPE_HTML},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        put(add(ss, v[i].label, v[i].t), v[i].text, strlen(v[i].text));
+    struct blob *b = add(ss, "comment-lead", IMSAFE_TYPE_HTML);
+    PUTS(b, "<!-- ");
+    for (int i = 0; i < 90; i++)
+        PUTS(b, "long note ");
+    PUTS(b, "-->\n<html><body>hi</body></html>\n");
+    put_wide(add(ss, "html-utf16le", IMSAFE_TYPE_HTML), "<html><body>hi</body></html>", 2, 0, 1);
+    put_wide(add(ss, "html-utf16be", IMSAFE_TYPE_HTML), "<p>x</p><script>alert(1)</script>", 2,
+             1, 1);
+    put_wide(add(ss, "html-utf16le-nobom", IMSAFE_TYPE_HTML), "  <img src=x onerror=y>", 2, 0,
+             0);
+    put_wide(add(ss, "svg-utf32le", IMSAFE_TYPE_SVG), "hello <svg onload=x>", 4, 0, 1);
+    put_wide(add(ss, "php-utf32be", IMSAFE_TYPE_SCRIPT), "<?php id();", 4, 1, 1);
+    put_wide(add(ss, "text-utf16le", IMSAFE_TYPE_TEXT), "Hello world\r\nsecond line\r\n", 2, 0, 1);
+}
+
+/* Ordinary text that mentions markup, percent signs or URL schemes: it
+ * stays text (a false rejection is as bad as a bypass). */
+static void add_plain_text(struct samples *ss)
+{
+    static const struct { const char *label, *text; } v[] = {
+        {"readme-div", "# Widget\n\nUse it like this:\n\n    <div class=\"widget\">Hello</div>\n"
+                       "    <span>x</span> <p>y</p> <b>z</b>\n\nThat's all: a < b and c > d.\n"},
+        {"csv", "name,age,city,note\n\"Smith, J\",42,Paris,<unknown>\nDoe,7,\"Rome\",50%\n"},
+        {"log-date-format", "2026-01-01 12:00:01 format=<%Y-%m-%d %H:%M> ok\n"
+                            "rate <%5 of requests; 100%> expected\n"},
+        {"email-ps-midline", "Hi Bob,\nthe price is 50%! Really.\n%!PS is how PostScript "
+                             "files start, and def is a word.\nCheers\n"},
+        {"percent-bang-start", "%! important: read me\nthe meeting moved.\n"},
+        {"prose-schemes", "JavaScript: the good parts. vbscript: old. onion=2, onload=3\n"
+                          "Use data:text/html URLs with care.\n"},
+        {"html-mention-entities", "Write &lt;script&gt; to show a tag; on=1 <br> <hr/>\n"},
+        {"mail-quote", "> On Monday, Ann <ann@example.org> wrote:\n> <see attachment>\n"},
+        {"code-compare", "if (a<b && c>d) { x = y<z; } // template <typename T>\n"},
+        {"action-word", "Action items:\naction: call Bob\n  Options: +3\n"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        put(add(ss, v[i].label, IMSAFE_TYPE_TEXT), v[i].text, strlen(v[i].text));
+}
+
 static void add_markup(struct samples *ss)
 {
     PUTS(add(ss, "svg", IMSAFE_TYPE_SVG),
@@ -294,6 +423,9 @@ static void add_markup(struct samples *ss)
          "IEX (New-Object Net.WebClient); Invoke-Expression $x\n");
     PUTS(add(ss, "text", IMSAFE_TYPE_TEXT), "Meeting notes\n- bring the slides\n\tand coffee\n");
     PUTS(add(ss, "text-utf8", IMSAFE_TYPE_TEXT), "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x82\xac\n");
+    add_server_side(ss);
+    add_active_text(ss);
+    add_plain_text(ss);
 }
 
 static void add_documents(struct samples *ss)
