@@ -23,7 +23,10 @@ FIRST='0.1.0'
 ADDED='note.repaired 0.2.0
 malformed.gif.no_image 0.2.0
 polyglot.output 0.2.0
-note.reencoded 0.2.0'    # lines "name version"
+note.reencoded 0.2.0
+unsupported.jpeg.sampling 0.2.0
+unsupported.jpeg.arithmetic 0.2.0
+limit.ratio 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

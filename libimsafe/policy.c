@@ -67,6 +67,9 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      * block smoothing of a file that stops before its last scans */
     {IMSAFE_OPT_JPEG_PROGRESSIVE, "jpeg_progressive", IMSAFE_JPEG_PROGRESSIVE_KEEP,
      IMSAFE_JPEG_PROGRESSIVE_BASELINE, IMSAFE_JPEG_PROGRESSIVE_KEEP},
+    /* reject: a cut arithmetic scan decodes as zeros without a warning */
+    {IMSAFE_OPT_JPEG_ARITHMETIC, "jpeg_arithmetic", IMSAFE_JPEG_ARITHMETIC_REJECT,
+     IMSAFE_JPEG_ARITHMETIC_ALLOW, IMSAFE_JPEG_ARITHMETIC_REJECT},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

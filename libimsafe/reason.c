@@ -159,6 +159,12 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the rebuilt output still holds a foreign format after a second encoding"),
     R(NOTE_REENCODED, "note.reencoded",
       "the first rebuild held a foreign format: the image was encoded again another way"),
+    R(UNSUPPORTED_JPEG_SAMPLING, "unsupported.jpeg.sampling",
+      "JPEG sampling factors libjpeg cannot upsample or interleave (no decoder opens the image)"),
+    R(UNSUPPORTED_JPEG_ARITHMETIC, "unsupported.jpeg.arithmetic",
+      "arithmetic-coded JPEG, refused by the policy (jpeg_arithmetic)"),
+    R(LIMIT_RATIO, "limit.ratio",
+      "the declared image is larger than its compressed data can describe at all"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)
