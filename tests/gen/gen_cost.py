@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """gen_cost.py OUTDIR - writes the limit.ratio fixtures into OUTDIR/cost/.
 
+Also the JPEG frame headers libjpeg cannot decode to pixels
+(unsupported.jpeg.sampling): the lossless path, which only moves
+coefficients, once rebuilt them into files no decoder opens.
+
 limit.ratio refuses an image that declares more than its compressed data
 can describe at all, from each format's information-theoretic floor.  The
 floor must let an honest image through, so each format gets a large blank
@@ -117,6 +121,45 @@ def entropy_bytes(data):
     return total
 
 
+def with_sampling(data, factors):
+    """data's SOF with its components' sampling factors replaced."""
+    i = sof_at(data)
+    b = bytearray(data)
+    assert b[i + 9] == len(factors)
+    for k, (h, v) in enumerate(factors):
+        b[i + 10 + 3 * k + 1] = h << 4 | v
+    return bytes(b)
+
+
+def sampling_fixtures(outdir):
+    b = io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 80, 120)).save(b, "JPEG", quality=90, subsampling=2)
+    base = b.getvalue()
+    # 3 is not a multiple of 2 (jdsample.c: JERR_FRACT_SAMPLE_NOTIMPL), as
+    # in the fuzzer's SOF9 input, here Huffman-coded
+    write(outdir, "jpeg_sampling_fractional.jpg", with_sampling(base, [(2, 2), (1, 1), (1, 3)]))
+    write(outdir, "jpeg_sampling_fractional_h.jpg", with_sampling(base, [(2, 2), (3, 1), (1, 1)]))
+    # 3x3 + 1 + 1 = 11 blocks per MCU, over T.81's 10 for an interleaved scan
+    write(outdir, "jpeg_sampling_mcu11.jpg", with_sampling(base, [(3, 3), (1, 1), (1, 1)]))
+    # the divisible ones stay: 4:1:1 (4x1), 4:4:0 (1x2), 3x1 with 1x1
+    for name, f in (("411", [(4, 1), (1, 1), (1, 1)]), ("440", [(1, 2), (1, 1), (1, 1)]),
+                    ("311", [(3, 1), (1, 1), (1, 1)])):
+        im = Image.new("RGB", (64, 48), (40, 80, 120))
+        b = io.BytesIO()
+        im.save(b, "JPEG", quality=90, subsampling=0)
+        write(outdir, "jpeg_sampling_%s.jpg" % name,
+              jpegtran_sampled(b.getvalue(), ",".join("%dx%d" % hv for hv in f)))
+
+
+def jpegtran_sampled(data, sample):
+    """A real file with these sampling factors: /usr/bin/cjpeg from PPM."""
+    im = Image.open(io.BytesIO(data)).convert("RGB")
+    ppm = io.BytesIO()
+    im.save(ppm, "PPM")
+    return subprocess.run(["/usr/bin/cjpeg", "-sample", sample, "-quality", "90"],
+                          input=ppm.getvalue(), check=True, stdout=subprocess.PIPE).stdout
+
+
 def jpeg_fixtures(outdir):
     w, h = 8000, 6000
     b = io.BytesIO()
@@ -226,6 +269,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     png_fixtures(outdir)
     jpeg_fixtures(outdir)
+    sampling_fixtures(outdir)
     gif_fixtures(outdir)
 
 
