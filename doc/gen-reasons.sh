@@ -26,7 +26,8 @@ polyglot.output 0.2.0
 note.reencoded 0.2.0
 unsupported.jpeg.sampling 0.2.0
 unsupported.jpeg.arithmetic 0.2.0
-limit.ratio 0.2.0'    # lines "name version"
+limit.ratio 0.2.0
+limit.work 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

@@ -285,11 +285,12 @@ typedef enum imsafe_reason {
     IMSAFE_R_NOTE_REENCODED = 101,
     IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING = 102,
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 103,
-    IMSAFE_R_LIMIT_RATIO = 104
+    IMSAFE_R_LIMIT_RATIO = 104,
+    IMSAFE_R_LIMIT_WORK = 105
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 105
+#define IMSAFE_REASON_COUNT 106
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -335,7 +336,8 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_FILENAME_FINDINGS = 27,     /* IMSAFE_FINDINGS_REJECT (default) | _NOTE */
     IMSAFE_OPT_MAX_FILENAME_BYTES = 28,    /* 16..4096, default 255 */
     IMSAFE_OPT_JPEG_PROGRESSIVE = 29,      /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
-    IMSAFE_OPT_JPEG_ARITHMETIC = 30        /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
+    IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
+    IMSAFE_OPT_MAX_WORK = 31               /* 1..2^50, default 4000000000 (samples) */
 } imsafe_opt;
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */

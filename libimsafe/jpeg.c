@@ -88,6 +88,8 @@ struct walk {
     int progressive;
     unsigned scans, first_scan_comps;
     uint64_t entropy;    /* bytes of entropy-coded data, all scans together */
+    uint64_t blocks[4];  /* 8x8 blocks of each component (no MCU padding) */
+    uint64_t scan_blocks; /* blocks all scans code, added up (limit.work) */
     unsigned covered;    /* components (bit i: comp_info[i]) a scan gave data:
                             any scan when sequential, a DC scan when progressive */
     int no_eoi;          /* the data ends after a scan's entropy-coded data */
@@ -293,6 +295,12 @@ static int walk_sof(struct imsafe__job *job, struct walk *w, unsigned m, const u
     }
     if (check_sampling(job, w) != 0 || check_limits(job, w) != 0)
         return -1;
+    for (unsigned i = 0; i < w->ncomp; i++) {
+        /* width, height < 2^16 and factors <= 4: no overflow */
+        uint64_t bw = ((uint64_t)w->width * w->h[i] + 8u * w->maxh - 1) / (8u * w->maxh);
+        uint64_t bh = ((uint64_t)w->height * w->v[i] + 8u * w->maxv - 1) / (8u * w->maxv);
+        w->blocks[i] = bw * bh;
+    }
     if ((m == 0xC9 || m == 0xCA) &&
         imsafe__opt(job->policy, IMSAFE_OPT_JPEG_ARITHMETIC) != IMSAFE_JPEG_ARITHMETIC_ALLOW)
         return bad(job, IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC,
@@ -323,6 +331,10 @@ static int walk_sos(struct imsafe__job *job, struct walk *w, const uint8_t *p, s
         if (!found || (t >> 4) > 3 || (t & 15) > 3)
             return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "SOS names an unknown component or table");
     }
+    for (unsigned i = 0; i < p[0]; i++)
+        for (unsigned j = 0; j < w->ncomp; j++)
+            if (w->id[j] == p[1 + 2 * i])
+                w->scan_blocks += w->blocks[j]; /* < 150000 scans x 2^34 */
     uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_JPEG_SCANS);
     if (++w->scans > max)
         return imsafe__reject(job, IMSAFE_R_LIMIT_SCANS, "more than %llu scans",
@@ -495,12 +507,8 @@ static int check_ratio(struct imsafe__job *job, const struct walk *w)
     if (w->sof == 0xC9 || w->sof == 0xCA)
         return 0;
     uint64_t blocks = 0;
-    for (unsigned i = 0; i < w->ncomp; i++) {
-        /* width, height < 2^16 and factors <= 4: no overflow */
-        uint64_t bw = ((uint64_t)w->width * w->h[i] + 8u * w->maxh - 1) / (8u * w->maxh);
-        uint64_t bh = ((uint64_t)w->height * w->v[i] + 8u * w->maxv - 1) / (8u * w->maxv);
-        blocks += bw * bh;
-    }
+    for (unsigned i = 0; i < w->ncomp; i++)
+        blocks += w->blocks[i];
     uint64_t bits = blocks * (w->progressive ? 1u : 2u);
     if (bits <= w->entropy * 8u) /* entropy <= in_len: no overflow */
         return 0;
@@ -509,6 +517,32 @@ static int check_ratio(struct imsafe__job *job, const struct walk *w)
                           (unsigned long long)blocks, (unsigned long long)((bits + 7) / 8),
                           w->progressive ? "progressive" : "Huffman",
                           (unsigned long long)w->entropy), -1;
+}
+
+/*
+ * limit.work, known from the headers before any decoding: libjpeg makes a
+ * pass over every block of a scan's components for each scan, even when
+ * one EOBRUN symbol codes them all (so neither the ratio floor nor the
+ * scan count bounds the product), then the rebuild makes one pass over
+ * every block (lossless: entropy coding; pixel mode two: IDCT and
+ * encoding).  Charged in samples, 64 per block: a unit that does not
+ * depend on the machine.
+ */
+static int check_work(struct imsafe__job *job, const struct walk *w)
+{
+    uint64_t blocks = 0;
+    for (unsigned i = 0; i < w->ncomp; i++)
+        blocks += w->blocks[i];
+    int pixels = imsafe__opt(job->policy, IMSAFE_OPT_JPEG_MODE) == IMSAFE_JPEG_PIXELS;
+    /* scan_blocks < 2^52, blocks < 2^36: the sum times 64 fits */
+    uint64_t work = (w->scan_blocks + blocks * (pixels ? 2u : 1u)) * 64u;
+    uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_WORK);
+    if (work <= max)
+        return 0;
+    return imsafe__reject(job, IMSAFE_R_LIMIT_WORK,
+                          "%u scans over %llu blocks: %llu samples of work, limit %llu",
+                          w->scans, (unsigned long long)blocks, (unsigned long long)work,
+                          (unsigned long long)max), -1;
 }
 
 static int walk(struct imsafe__job *job, struct walk *w)
@@ -545,7 +579,9 @@ static int walk(struct imsafe__job *job, struct walk *w)
         return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "no frame header (SOF)");
     if (w->scans == 0)
         return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "no scan (SOS)");
-    return check_ratio(job, w);
+    if (check_ratio(job, w) != 0)
+        return -1;
+    return check_work(job, w);
 }
 
 /* ------------------------------------------------------- EXIF, ICC, notes */

@@ -165,6 +165,8 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "arithmetic-coded JPEG, refused by the policy (jpeg_arithmetic)"),
     R(LIMIT_RATIO, "limit.ratio",
       "the declared image is larger than its compressed data can describe at all"),
+    R(LIMIT_WORK, "limit.work",
+      "decoding the image would take more work than the policy allows (max_work)"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -85,6 +85,7 @@ static const char forms_text[] =
     "filename_findings = note\n"
     "jpeg_progressive = baseline\n"
     "jpeg_arithmetic = allow\n"
+    "max_work = 1_000_000\n"
     "action pdf = reject\n"
     "action webp = pass\n"
     "action png = reject\n"
@@ -126,6 +127,7 @@ static void test_forms(void)
              "jpeg_progressive");
     TU_CHECK(get(p, IMSAFE_OPT_JPEG_ARITHMETIC) == IMSAFE_JPEG_ARITHMETIC_ALLOW,
              "jpeg_arithmetic");
+    TU_CHECK(get(p, IMSAFE_OPT_MAX_WORK) == 1000000, "max_work");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_FRAMES) == 7, "max_frames on the last line");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_WIDTH_PX) == 32768, "an unnamed option keeps its value");
     TU_CHECK(imsafe_policy_action(p, IMSAFE_TYPE_PDF) == IMSAFE_ACTION_REJECT, "action pdf");

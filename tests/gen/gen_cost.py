@@ -160,6 +160,24 @@ def jpegtran_sampled(data, sample):
                           input=ppm.getvalue(), check=True, stdout=subprocess.PIPE).stdout
 
 
+def work_fixtures(outdir):
+    """limit.work: 60 megapixels of blank grey (937500 blocks), progressive.
+    64 scans (DC, then each AC coefficient alone) cost 64 x 937500 block
+    passes + the rebuild's one, 3.90e9 samples: under the default 4e9.  74
+    scans (the AC bands at Al = 1 then 10 refinements) cost 4.50e9: refused
+    before decoding, though the file is small and within max_jpeg_scans."""
+    b = io.BytesIO()
+    Image.new("L", (8000, 7500), 0).save(b, "JPEG", quality=90, optimize=True)
+    base = b.getvalue()
+    script = "0: 0 0 0 0;\n" + "".join("0: %d %d 0 0;\n" % (k, k) for k in range(1, 64))
+    write(outdir, "jpeg_work_64_scans.jpg", jpegtran(base, "-optimize", script=script))
+    script = ("0: 0 0 0 0;\n" + "".join("0: %d %d 0 1;\n" % (k, k) for k in range(1, 64)) +
+              "".join("0: %d %d 1 0;\n" % (k, k) for k in range(1, 11)))
+    many = jpegtran(base, "-optimize", script=script)
+    write(outdir, "jpeg_work_74_scans.jpg", many)
+    print("jpeg work: 74 scans over 60 MP in %d bytes" % len(many))
+
+
 def jpeg_fixtures(outdir):
     w, h = 8000, 6000
     b = io.BytesIO()
@@ -270,6 +288,7 @@ def main():
     png_fixtures(outdir)
     jpeg_fixtures(outdir)
     sampling_fixtures(outdir)
+    work_fixtures(outdir)
     gif_fixtures(outdir)
 
 
