@@ -27,7 +27,11 @@ note.reencoded 0.2.0
 archive.ambiguous 0.2.0
 archive.link 0.2.0
 unsupported.archive.format 0.2.0
-filename.invisible 0.2.0'    # lines "name version"
+filename.invisible 0.2.0
+unsupported.jpeg.sampling 0.2.0
+unsupported.jpeg.arithmetic 0.2.0
+limit.ratio 0.2.0
+limit.work 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

@@ -13,8 +13,10 @@
  * The harnesses check properties, not only "does not crash" (issue 6):
  *   - a rejection carries one reason and never any output;
  *   - an accepted output decodes with an independent decoder (libpng's
- *     row reader, libjpeg, giflib's record walk) without error or warning,
- *     and has no bytes after its end marker;
+ *     row reader, libjpeg with fancy and with merged/replicating
+ *     upsampling, giflib's record walk) without error or warning, and has
+ *     no bytes after its end marker (issue 14: the lossless JPEG path once
+ *     rebuilt fractional sampling factors that no decoder upsamples);
  *   - an accepted output sanitized again is accepted and byte-identical;
  *     that second call streams through imsafe_sanitize_to() with a chunk
  *     size picked from the input, and the sink compares each piece with the
@@ -275,6 +277,9 @@ static inline imsafe_policy *fuzz_image_policy(void)
     fuzz_set(p, IMSAFE_OPT_MAX_MEMORY_BYTES, FUZZ_MAX_MEMORY);
     fuzz_set(p, IMSAFE_OPT_MAX_TOTAL_FRAME_PIXELS, FUZZ_MAX_TOTAL_FRAME_PIXELS);
     fuzz_set(p, IMSAFE_OPT_MAX_FRAMES, FUZZ_MAX_FRAMES);
+    /* off by default (tests/ check that); on here, so the arithmetic
+     * decoder and its rebuild stay fuzzed in both JPEG modes */
+    fuzz_set(p, IMSAFE_OPT_JPEG_ARITHMETIC, IMSAFE_JPEG_ARITHMETIC_ALLOW);
     return p;
 }
 
@@ -399,8 +404,12 @@ static inline void fuzz_jpeg_emit(j_common_ptr c, int level)
     fuzz_fail("the output JPEG decodes with a warning: %s", msg);
 }
 
-/* Decode a JPEG we produced with libjpeg, one scanline at a time. */
-static inline void fuzz_decode_jpeg(const uint8_t *p, size_t n)
+/* Decode a JPEG we produced with libjpeg, one scanline at a time.  fancy:
+ * libjpeg's default upsampling; 0 takes the other upsamplers viewers use
+ * (do_fancy_upsampling = FALSE: jdmerge.c's merged upsampling and colour
+ * conversion for 2x1 and 2x2, jdsample.c's replicating ones otherwise),
+ * which refuse sampling factors of their own. */
+static inline void fuzz_decode_jpeg_with(const uint8_t *p, size_t n, int fancy)
 {
     struct jpeg_decompress_struct d;
     struct jpeg_error_mgr jerr;
@@ -411,6 +420,7 @@ static inline void fuzz_decode_jpeg(const uint8_t *p, size_t n)
     jpeg_create_decompress(&d);
     jpeg_mem_src(&d, p, (unsigned long)n);
     jpeg_read_header(&d, TRUE);
+    d.do_fancy_upsampling = fancy ? TRUE : FALSE;
     jpeg_start_decompress(&d);
     size_t stride = (size_t)d.output_width * (size_t)d.output_components;
     JSAMPLE *row = malloc(stride);
@@ -428,6 +438,13 @@ static inline void fuzz_decode_jpeg(const uint8_t *p, size_t n)
     jpeg_destroy_decompress(&d);
     if (left != 0)
         fuzz_fail("the output JPEG has %zu bytes after EOI", left);
+}
+
+/* Every output JPEG opens in both of libjpeg's upsampling paths. */
+static inline void fuzz_decode_jpeg(const uint8_t *p, size_t n)
+{
+    fuzz_decode_jpeg_with(p, n, 1);
+    fuzz_decode_jpeg_with(p, n, 0);
 }
 
 static inline int fuzz_gif_read(GifFileType *g, GifByteType *dst, int len)

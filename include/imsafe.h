@@ -288,11 +288,15 @@ typedef enum imsafe_reason {
     IMSAFE_R_ARCHIVE_AMBIGUOUS = 102,
     IMSAFE_R_ARCHIVE_LINK = 103,
     IMSAFE_R_UNSUPPORTED_ARCHIVE_FORMAT = 104,
-    IMSAFE_R_FILENAME_INVISIBLE = 105
+    IMSAFE_R_FILENAME_INVISIBLE = 105,
+    IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING = 106,
+    IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
+    IMSAFE_R_LIMIT_RATIO = 108,
+    IMSAFE_R_LIMIT_WORK = 109
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 106
+#define IMSAFE_REASON_COUNT 110
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -337,7 +341,9 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_ALLOW_ENCRYPTED = 26,       /* 0/1, default 0 */
     IMSAFE_OPT_FILENAME_FINDINGS = 27,     /* IMSAFE_FINDINGS_REJECT (default) | _NOTE */
     IMSAFE_OPT_MAX_FILENAME_BYTES = 28,    /* 16..4096, default 255 */
-    IMSAFE_OPT_JPEG_PROGRESSIVE = 29       /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
+    IMSAFE_OPT_JPEG_PROGRESSIVE = 29,      /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
+    IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
+    IMSAFE_OPT_MAX_WORK = 31               /* 1..2^50, default 4000000000 (samples) */
 } imsafe_opt;
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
@@ -347,6 +353,13 @@ typedef enum imsafe_opt {
  * libjpeg's standard scan script (never the sender's), or sequential. */
 #define IMSAFE_JPEG_PROGRESSIVE_KEEP 0
 #define IMSAFE_JPEG_PROGRESSIVE_BASELINE 1
+
+/* Arithmetic-coded JPEG (SOF9/SOF10): refused by default, because libjpeg
+ * pads a cut arithmetic scan with zeros without a warning (a truncated file
+ * cannot be told from a whole one) and the coding has no floor of bits per
+ * block (limit.ratio cannot bound what a small file declares). */
+#define IMSAFE_JPEG_ARITHMETIC_REJECT 0
+#define IMSAFE_JPEG_ARITHMETIC_ALLOW 1
 
 #define IMSAFE_PNG_FILTERS_NONE 0     /* no row filter: fastest, larger */
 #define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */

@@ -550,6 +550,46 @@ static imsafe_status lzw_reject(struct imsafe__job *job, enum lzw_err e, uint64_
     return IMSAFE_OK;
 }
 
+/* Data bytes of the sub-block chain at c->pos, without moving c; UINT64_MAX
+ * for a chain cut short (lzw_check reports the cut as such). */
+static uint64_t chain_bytes(const struct cursor *c)
+{
+    struct cursor t = *c;
+    uint64_t total = 0;
+    for (;;) {
+        if (!need(&t, 1))
+            return UINT64_MAX;
+        size_t k = t.p[t.pos++];
+        if (k == 0)
+            return total;
+        if (!need(&t, k))
+            return UINT64_MAX;
+        t.pos += k;
+        total += k;
+    }
+}
+
+/*
+ * limit.ratio: LZW's own floor.  A code of w bits (w <= 12) names a string
+ * table entry below 2^w, whose string is shorter than 2^w bytes (each entry
+ * adds one byte to an older one, from single bytes up), so a code yields
+ * at most 2^w / w bytes per bit, largest at w = 12: 4096 / 12.  n bytes of
+ * LZW data decode to at most 8n x 4096 / 12 = 8192n / 3 pixels (about
+ * 2730:1); a frame that declares more cannot be there and is refused
+ * before its codes are walked.  Any valid stream passes.
+ */
+static imsafe_status check_ratio(struct imsafe__job *job, const struct gif_facts *f,
+                                 uint64_t area, uint64_t bytes)
+{
+    /* area < 2^32, bytes <= in_len <= 2^40 (or the cut mark): no overflow */
+    if (bytes == UINT64_MAX || area * 3u <= bytes * 8192u)
+        return IMSAFE_OK;
+    return imsafe__reject(job, IMSAFE_R_LIMIT_RATIO,
+                          "frame %llu: %llu pixels from %llu bytes of LZW data, more than "
+                          "LZW's 2730:1", (unsigned long long)f->frames,
+                          (unsigned long long)area, (unsigned long long)bytes);
+}
+
 static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struct gif_facts *f,
                                 struct gif_gce *g, struct lzw *z)
 {
@@ -584,7 +624,10 @@ static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struc
         return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_LZW,
                               "frame %llu: LZW minimum code size %u, not 2..8",
                               (unsigned long long)f->frames, min);
-    lzw_init(z, min, (uint64_t)u16le(d + 4) * u16le(d + 6));
+    uint64_t area = (uint64_t)u16le(d + 4) * u16le(d + 6);
+    if (check_ratio(job, f, area, chain_bytes(c)) != IMSAFE_OK || imsafe__rejected(job))
+        return IMSAFE_OK;
+    lzw_init(z, min, area);
     return lzw_reject(job, lzw_check(c, z), f->frames, z);
 }
 

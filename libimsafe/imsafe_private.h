@@ -48,7 +48,7 @@ struct imsafe_policy {
     int frozen;
     int refs; /* atomic */
     long header_version;
-    int64_t opt[IMSAFE_OPT_JPEG_PROGRESSIVE + 1];
+    int64_t opt[IMSAFE_OPT_MAX_WORK + 1];
     unsigned char action[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];

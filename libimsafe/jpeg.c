@@ -87,6 +87,9 @@ struct walk {
     unsigned maxh, maxv;
     int progressive;
     unsigned scans, first_scan_comps;
+    uint64_t entropy;    /* bytes of entropy-coded data, all scans together */
+    uint64_t blocks[4];  /* 8x8 blocks of each component (no MCU padding) */
+    uint64_t scan_blocks; /* blocks all scans code, added up (limit.work) */
     unsigned covered;    /* components (bit i: comp_info[i]) a scan gave data:
                             any scan when sequential, a DC scan when progressive */
     int no_eoi;          /* the data ends after a scan's entropy-coded data */
@@ -220,6 +223,37 @@ static int kill_feature(struct imsafe__job *job, imsafe_feature f)
     return -1;
 }
 
+/*
+ * Sampling factors and component counts libjpeg decodes to pixels.  The
+ * lossless path only moves coefficients, so libjpeg would rebuild a frame
+ * that no decoder opens; refuse from the header what the pixel path (and
+ * every viewer) would refuse:
+ *   - jdsample.c jinit_upsampler (no DCT scaling): a component's factors
+ *     must divide the largest ones, else JERR_FRACT_SAMPLE_NOTIMPL;
+ *   - two components: no colour space (JCS_UNKNOWN), which libjpeg converts
+ *     to nothing and Pillow and djpeg refuse (unsupported.jpeg.process, as
+ *     pixel mode always said);
+ *   - more than 10 blocks per MCU (T.81 B.2.3, JERR_BAD_MCU_SIZE): libjpeg
+ *     writes all components in one interleaved scan, so the rebuild fails.
+ */
+static int check_sampling(struct imsafe__job *job, const struct walk *w)
+{
+    unsigned blocks = 0;
+    for (unsigned i = 0; i < w->ncomp; i++) {
+        if (w->maxh % w->h[i] != 0 || w->maxv % w->v[i] != 0)
+            return imsafe__reject(job, IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING,
+                                  "component %u sampled %ux%u, largest %ux%u: fractional "
+                                  "upsampling", i, w->h[i], w->v[i], w->maxh, w->maxv), -1;
+        blocks += w->h[i] * w->v[i]; /* each <= 16 */
+    }
+    if (w->ncomp == 2)
+        return bad(job, IMSAFE_R_UNSUPPORTED_JPEG_PROCESS, "2 components: no colour space");
+    if (blocks > 10)
+        return imsafe__reject(job, IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING,
+                              "%u blocks per MCU, at most 10", blocks), -1;
+    return 0;
+}
+
 /* SOFn: frame header (B.2.2). */
 static int walk_sof(struct imsafe__job *job, struct walk *w, unsigned m, const uint8_t *p,
                     size_t n)
@@ -259,8 +293,18 @@ static int walk_sof(struct imsafe__job *job, struct walk *w, unsigned m, const u
         if (w->v[i] > w->maxv)
             w->maxv = w->v[i];
     }
-    if (check_limits(job, w) != 0)
+    if (check_sampling(job, w) != 0 || check_limits(job, w) != 0)
         return -1;
+    for (unsigned i = 0; i < w->ncomp; i++) {
+        /* width, height < 2^16 and factors <= 4: no overflow */
+        uint64_t bw = ((uint64_t)w->width * w->h[i] + 8u * w->maxh - 1) / (8u * w->maxh);
+        uint64_t bh = ((uint64_t)w->height * w->v[i] + 8u * w->maxv - 1) / (8u * w->maxv);
+        w->blocks[i] = bw * bh;
+    }
+    if ((m == 0xC9 || m == 0xCA) &&
+        imsafe__opt(job->policy, IMSAFE_OPT_JPEG_ARITHMETIC) != IMSAFE_JPEG_ARITHMETIC_ALLOW)
+        return bad(job, IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC,
+                   "arithmetic-coded JPEG (SOF9/SOF10), policy jpeg_arithmetic = reject");
     if (w->progressive && kill_feature(job, IMSAFE_FEATURE_JPEG_PROGRESSIVE) != 0)
         return -1;
     return 0;
@@ -287,6 +331,10 @@ static int walk_sos(struct imsafe__job *job, struct walk *w, const uint8_t *p, s
         if (!found || (t >> 4) > 3 || (t & 15) > 3)
             return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "SOS names an unknown component or table");
     }
+    for (unsigned i = 0; i < p[0]; i++)
+        for (unsigned j = 0; j < w->ncomp; j++)
+            if (w->id[j] == p[1 + 2 * i])
+                w->scan_blocks += w->blocks[j]; /* < 150000 scans x 2^34 */
     uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_JPEG_SCANS);
     if (++w->scans > max)
         return imsafe__reject(job, IMSAFE_R_LIMIT_SCANS, "more than %llu scans",
@@ -403,8 +451,11 @@ static int walk_segment(struct imsafe__job *job, struct walk *w, unsigned m, siz
         rc = 0; /* DAC: arithmetic conditioning, read by libjpeg */
     else if (m == 0xDA) {
         rc = walk_sos(job, w, q, ql);
-        if (rc == 0)
-            *pos = skip_entropy(p, n, *pos);
+        if (rc == 0) {
+            size_t from = *pos;
+            *pos = skip_entropy(p, n, from);
+            w->entropy += *pos - from;
+        }
     } else if ((m >= 0xC0 && m <= 0xCF) || m == 0xDE || m == 0xDF) {
         if (m == 0xDE || m == 0xDF)
             rc = bad(job, IMSAFE_R_UNSUPPORTED_JPEG_HIERARCHICAL, "hierarchical JPEG (DHP/EXP)");
@@ -436,6 +487,62 @@ static int missing_eoi(struct imsafe__job *job, struct walk *w)
                    "the data ends before EOI, with a component not yet coded");
     w->no_eoi = 1;
     return 0;
+}
+
+/*
+ * limit.ratio: the information-theoretic floor of Huffman coding.  Every
+ * block of every component costs a sequential scan at least 2 bits (a DC
+ * difference code and an EOB code, each a Huffman code of 1 bit or more;
+ * T.81 F.1.2).  A progressive image's AC scans are nearly free (one EOBRUN
+ * symbol covers up to 32767 blocks), but its DC-first scan still codes a
+ * difference code of at least 1 bit per block: 1 bit per block.  Blocks are
+ * counted as a non-interleaved scan does (no MCU padding), fewer than any
+ * scan codes, and stuffed and fill bytes count as data: the floor errs on
+ * the lenient side, so an honest blank image at the floor passes.
+ * Arithmetic coding has no floor (it codes a blank block in a fraction of
+ * a bit): jpeg_arithmetic switches it as a whole.
+ */
+static int check_ratio(struct imsafe__job *job, const struct walk *w)
+{
+    if (w->sof == 0xC9 || w->sof == 0xCA)
+        return 0;
+    uint64_t blocks = 0;
+    for (unsigned i = 0; i < w->ncomp; i++)
+        blocks += w->blocks[i];
+    uint64_t bits = blocks * (w->progressive ? 1u : 2u);
+    if (bits <= w->entropy * 8u) /* entropy <= in_len: no overflow */
+        return 0;
+    return imsafe__reject(job, IMSAFE_R_LIMIT_RATIO,
+                          "%llu blocks need at least %llu bytes of %s data, the scans hold %llu",
+                          (unsigned long long)blocks, (unsigned long long)((bits + 7) / 8),
+                          w->progressive ? "progressive" : "Huffman",
+                          (unsigned long long)w->entropy), -1;
+}
+
+/*
+ * limit.work, known from the headers before any decoding: libjpeg makes a
+ * pass over every block of a scan's components for each scan, even when
+ * one EOBRUN symbol codes them all (so neither the ratio floor nor the
+ * scan count bounds the product), then the rebuild makes one pass over
+ * every block (lossless: entropy coding; pixel mode two: IDCT and
+ * encoding).  Charged in samples, 64 per block: a unit that does not
+ * depend on the machine.
+ */
+static int check_work(struct imsafe__job *job, const struct walk *w)
+{
+    uint64_t blocks = 0;
+    for (unsigned i = 0; i < w->ncomp; i++)
+        blocks += w->blocks[i];
+    int pixels = imsafe__opt(job->policy, IMSAFE_OPT_JPEG_MODE) == IMSAFE_JPEG_PIXELS;
+    /* scan_blocks < 2^52, blocks < 2^36: the sum times 64 fits */
+    uint64_t work = (w->scan_blocks + blocks * (pixels ? 2u : 1u)) * 64u;
+    uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_WORK);
+    if (work <= max)
+        return 0;
+    return imsafe__reject(job, IMSAFE_R_LIMIT_WORK,
+                          "%u scans over %llu blocks: %llu samples of work, limit %llu",
+                          w->scans, (unsigned long long)blocks, (unsigned long long)work,
+                          (unsigned long long)max), -1;
 }
 
 static int walk(struct imsafe__job *job, struct walk *w)
@@ -472,7 +579,9 @@ static int walk(struct imsafe__job *job, struct walk *w)
         return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "no frame header (SOF)");
     if (w->scans == 0)
         return bad(job, IMSAFE_R_MALFORMED_JPEG_MARKER, "no scan (SOS)");
-    return 0;
+    if (check_ratio(job, w) != 0)
+        return -1;
+    return check_work(job, w);
 }
 
 /* ------------------------------------------------------- EXIF, ICC, notes */

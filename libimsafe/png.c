@@ -54,6 +54,7 @@ struct pngwalk {
     size_t idat_count;
     size_t first_idat;    /* offset of the first IDAT chunk */
     size_t idat_end;      /* offset just past the last IDAT chunk */
+    uint64_t idat_bytes;  /* data bytes of all IDAT chunks together */
     int plte_entries;     /* 0 when no PLTE */
     uint8_t plte[256 * 3];
     int trns_len;
@@ -595,6 +596,33 @@ static int check_idat_stream(struct imsafe__job *job, const struct pngwalk *w)
     return 0;
 }
 
+/*
+ * limit.ratio: deflate's own floor.  Its longest match is 258 bytes, coded
+ * with a length code and a distance code of at least 1 bit each (RFC 1951
+ * 3.2.5: length 258 and distance 1 take no extra bits), so n bytes of
+ * compressed data inflate to at most 258 x 8n / 2 = 1032n bytes; the first
+ * literal, block headers and the zlib header and Adler-32 only lower that.
+ * The filtered scanlines (filter bytes included, all Adam7 passes when
+ * interlaced) are what the IDAT stream must inflate to exactly: more than
+ * 1032 times the IDAT bytes cannot be there, and is refused before libpng
+ * allocates a row.  Any valid stream passes, a blank image at zlib level 9
+ * included.
+ */
+#define DEFLATE_MAX_RATIO 1032u
+
+static int check_ratio(struct imsafe__job *job, const struct pngwalk *w)
+{
+    /* pixels <= max_pixels <= 2^40 at 8 bytes each, idat_bytes <= in_len
+     * <= 2^40: neither side overflows */
+    uint64_t need = filtered_size(w);
+    if (need <= w->idat_bytes * DEFLATE_MAX_RATIO)
+        return 0;
+    return imsafe__reject(job, IMSAFE_R_LIMIT_RATIO,
+                          "%llu bytes of scanlines from %llu bytes of IDAT data, more than "
+                          "deflate's 1032:1", (unsigned long long)need,
+                          (unsigned long long)w->idat_bytes), -1;
+}
+
 static int walk(struct imsafe__job *job, struct pngwalk *w)
 {
     const uint8_t *p = job->in;
@@ -625,13 +653,17 @@ static int walk(struct imsafe__job *job, struct pngwalk *w)
             w->first_idat = off;
         prev_idat = is_type(t, "IDAT");
         off += 12 + (size_t)len;
-        if (prev_idat)
+        if (prev_idat) {
             w->idat_end = off;
+            w->idat_bytes += (uint64_t)len; /* <= in_len */
+        }
     }
     if (len != 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "IEND has data"), -1;
     if (w->idat_count == 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IMAGE_DATA, "no IDAT chunk"), -1;
+    if (check_ratio(job, w) != 0)
+        return -1;
     return apng_finish(job, w);
 }
 

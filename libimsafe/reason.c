@@ -170,6 +170,14 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
     R(FILENAME_INVISIBLE, "filename.invisible",
       "the claimed name holds an invisible or format character where it can hide an "
       "extension"),
+    R(UNSUPPORTED_JPEG_SAMPLING, "unsupported.jpeg.sampling",
+      "JPEG sampling factors libjpeg cannot upsample or interleave (no decoder opens the image)"),
+    R(UNSUPPORTED_JPEG_ARITHMETIC, "unsupported.jpeg.arithmetic",
+      "arithmetic-coded JPEG, refused by the policy (jpeg_arithmetic)"),
+    R(LIMIT_RATIO, "limit.ratio",
+      "the declared image is larger than its compressed data can describe at all"),
+    R(LIMIT_WORK, "limit.work",
+      "decoding the image would take more work than the policy allows (max_work)"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -21,8 +21,10 @@ step() {
     fi
 }
 step "$IMSAFE_BUILDDIR/tests/corpus_run" jpeg "$out/lossless"
-step "$IMSAFE_BUILDDIR/tests/corpus_run" --policy 'jpeg_progressive = baseline' jpeg "$out/sequential"
-step "$IMSAFE_BUILDDIR/tests/corpus_run" --lossy --policy 'jpeg_mode = pixels' jpeg "$out/pixels"
+step "$IMSAFE_BUILDDIR/tests/corpus_run" --policy 'jpeg_progressive = baseline
+jpeg_arithmetic = allow' jpeg "$out/sequential"
+step "$IMSAFE_BUILDDIR/tests/corpus_run" --lossy --policy 'jpeg_mode = pixels
+jpeg_arithmetic = allow' jpeg "$out/pixels"
 step "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_jpeg.py" lossless "$out/lossless/pairs.tsv"
 step "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_jpeg.py" sequential "$out/sequential/pairs.tsv"
 step "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/verify_jpeg.py" pixels "$out/pixels/pairs.tsv"
