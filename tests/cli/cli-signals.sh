@@ -22,15 +22,7 @@ srcdir=${IMSAFE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 check=$builddir/tools/imsafe-check
 out=$builddir/tests/out/cli-signals
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-hard() { echo "hard error: $1" >&2; exit 99; }
-
-[ -x "$check" ] || hard "$check not built"
-[ -x "$PY" ] || hard "$PY missing"
-$PY -c 'import PIL' 2>/dev/null || hard "Pillow (python3-pil) missing"
+. "${IMSAFE_SRCDIR:?run through make check}/tests/cli/lib.sh"
 
 # ------------------------------------------------------ 1. the seeded runs
 

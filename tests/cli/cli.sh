@@ -26,18 +26,7 @@ check=$builddir/tools/imsafe-check
 out=$builddir/tests/out/cli
 in=$out/in
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-hard() { echo "hard error: $1" >&2; exit 99; }
-ok_if() { # label: pass when the last command succeeded
-    if [ $? -eq 0 ]; then pass "$1"; else fail "$1"; fi
-}
-
-[ -x "$check" ] || hard "$check not built"
-[ -x "$PY" ] || hard "$PY missing"
-$PY -c 'import PIL' 2>/dev/null || hard "Pillow (python3-pil) missing"
+. "${IMSAFE_SRCDIR:?run through make check}/tests/cli/lib.sh"
 [ -n "$corpus" ] && [ -f "$corpus/pngsuite/basn2c08.png" ] ||
     hard "corpus not found (IMSAFE_CORPUS='$corpus')"
 rm -rf "$out" && mkdir -p "$in" || hard "cannot create $out"
@@ -170,24 +159,6 @@ $code" "$file" "$@" 2>&1); then
     fi
 }
 
-# run ARGS...: imsafe-check with stdout/stderr in $out/stdout, $out/stderr
-# and the exit status in $rc
-run() {
-    "$check" "$@" >"$out/stdout" 2>"$out/stderr"
-    rc=$?
-}
-# expect_rc LABEL WANT ARGS...
-expect_rc() {
-    label=$1 want=$2
-    shift 2
-    run "$@"
-    if [ "$rc" -eq "$want" ]; then
-        pass "$label (exit $want)"
-    else
-        fail "$label: exit $rc, want $want"
-        sed 's/^/     /' "$out/stderr" | head -n 3
-    fi
-}
 
 good=$in/good.png
 xfiles=$(ls "$corpus"/pngsuite/x*.png) || hard "no PngSuite x*.png"
