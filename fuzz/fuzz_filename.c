@@ -47,8 +47,12 @@ static int bad_char(uint32_t c, int display)
     int control = c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f);
     int bidi = (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
                c == 0x200e || c == 0x200f || c == 0x061c;
-    int invisible = (c >= 0x200b && c <= 0x200d) || (c >= 0x2060 && c <= 0x2064) ||
-                    c == 0xfeff || c == 0x00ad;
+    /* ZWNJ and ZWJ (U+200C, U+200D) are not here: real Persian, Indic and
+     * emoji names need them inside a word, and the display name keeps them
+     * there; the finding check below (filename.invisible) judges where they
+     * stand. */
+    int invisible = c == 0x200b || (c >= 0x2060 && c <= 0x2064) || c == 0xfeff ||
+                    c == 0x00ad;
     int sep = c == '/' || c == '\\' || (display && c == ':');
     return control || bidi || sep || (display && invisible);
 }
