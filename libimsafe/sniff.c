@@ -362,6 +362,12 @@ static unsigned tv_c(const struct tv *v, size_t k)
 /* Does the lower-case ASCII word w start at unit k? */
 static int tv_at(const struct tv *v, size_t k, const char *w)
 {
+    if (v->unit == 1) { /* UTF-8, the common case: bytes, no decoding */
+        for (size_t i = 0; w[i] != '\0'; i++)
+            if (k + i >= v->n || ascii_lower(v->p[k + i]) != (unsigned char)w[i])
+                return 0;
+        return 1;
+    }
     for (size_t i = 0; w[i] != '\0'; i++)
         if (tv_c(v, k + i) != (unsigned char)w[i])
             return 0;
@@ -569,13 +575,14 @@ static imsafe_type active_element(const struct tv *v, size_t k)
     static const char *const tags[] = {"script", "iframe", "object", "embed", "frame",
                                        "frameset", "applet", "base", "portal", "math",
                                        "hta:application", "xml:namespace", "import"};
-    size_t e;
+    unsigned c0 = tv_c(v, k);
     if (tv_at(v, k, "svg") && !is_letter(tv_c(v, k + 3)) && tv_c(v, k + 3) != '-')
         return IMSAFE_TYPE_SVG;
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
-        e = k + strlen(tags[i]);
-        if (tv_at(v, k, tags[i]) && !is_letter(tv_c(v, e)) && tv_c(v, e) != '-' &&
-            tv_c(v, e) != ':')
+        if (c0 != (unsigned char)tags[i][0] || !tv_at(v, k, tags[i]))
+            continue;
+        size_t e = k + strlen(tags[i]);
+        if (!is_letter(tv_c(v, e)) && tv_c(v, e) != '-' && tv_c(v, e) != ':')
             return IMSAFE_TYPE_HTML;
     }
     return IMSAFE_TYPE_UNKNOWN;
@@ -591,8 +598,9 @@ static int server_opener(const struct tv *v, size_t k, int *asp_open)
                                           "<cfobject", "<cfinvoke", "<cfhttp", "<cfquery"};
     static const char *const ssi[] = {"exec", "include", "echo", "config", "set", "printenv",
                                       "fsize", "flastmod", "if", "elif", "else", "endif"};
+    unsigned c1 = tv_c(v, k + 1);
     for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++)
-        if (tv_at(v, k, openers[i]))
+        if (c1 == (unsigned char)openers[i][1] && tv_at(v, k, openers[i]))
             return 1;
     if (tv_at(v, k, "<%") && is_space(tv_c(v, k + 2)))
         *asp_open = 1;
@@ -782,7 +790,10 @@ static imsafe_type active_anywhere(const struct tv *v)
         if (line_start && server_directive(v, k))
             return IMSAFE_TYPE_SCRIPT;
         line_start = c == '\n' || c == '\r';
-        if (c == '<') {
+        if (c == '<' && (is_letter(tv_c(v, k + 1)) || tv_c(v, k + 1) == '?' ||
+                         tv_c(v, k + 1) == '%' || tv_c(v, k + 1) == '!')) {
+            /* every opener and element starts so: a flood of '<' or of
+             * "<<" costs one look at the next unit */
             if (server_opener(v, k, &asp_open))
                 return IMSAFE_TYPE_SCRIPT;
             imsafe_type t = active_element(v, k + 1);
