@@ -158,7 +158,8 @@ int imsafe__work_clock(struct imsafe__job *job)
     if (now < job->cpu_deadline_ns)
         return 0;
     imsafe__reject(job, IMSAFE_R_LIMIT_TIME,
-                   "past the CPU deadline of %lld ms, after %llu units of work", (long long)imsafe__opt(job->policy, IMSAFE_OPT_MAX_CPU_MS),
+                   "past the CPU deadline of %lld ms, after %llu units of work",
+                   (long long)imsafe__opt(job->policy, IMSAFE_OPT_MAX_CPU_MS),
                    (unsigned long long)job->work);
     return -1;
 }
