@@ -292,11 +292,12 @@ typedef enum imsafe_reason {
     IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING = 106,
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
     IMSAFE_R_LIMIT_RATIO = 108,
-    IMSAFE_R_LIMIT_WORK = 109
+    IMSAFE_R_LIMIT_WORK = 109,
+    IMSAFE_R_LIMIT_TIME = 115, /* the call ran past its CPU or wall-clock deadline (0.2.0) */
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 110
+#define IMSAFE_REASON_COUNT 116
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -343,7 +344,9 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_MAX_FILENAME_BYTES = 28,    /* 16..4096, default 255 */
     IMSAFE_OPT_JPEG_PROGRESSIVE = 29,      /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
     IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
-    IMSAFE_OPT_MAX_WORK = 31               /* 1..2^50, default 4000000000 (samples) */
+    IMSAFE_OPT_MAX_WORK = 31,              /* 1..2^50, default 4000000000 (work units,
+                                            * about 1 s of CPU; see libimsafe(3)) */
+    IMSAFE_OPT_MAX_CPU_MS = 36,            /* 0..86400000, default 0 (no CPU deadline) */
 } imsafe_opt;
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */

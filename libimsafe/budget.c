@@ -12,8 +12,13 @@
  * NULL and the job carries the reason.  An allocator failure while under
  * budget is different (the machine is out of memory): job->alloc_failed,
  * and imsafe_sanitize() returns IMSAFE_ENOMEM.
+ *
+ * Work (max_work, limit.work) and the CPU deadline (max_cpu_ms,
+ * limit.time) are accounted here too: the cost of a call in time, as the
+ * budget is its cost in memory.
  */
 #include <string.h>
+#include <time.h>
 
 #include "imsafe_private.h"
 
@@ -121,4 +126,71 @@ void imsafe__detach(struct imsafe__job *job, void *ptr)
     size_t total;
     memcpy(&total, (unsigned char *)ptr - HDR, sizeof total);
     job->charged -= total;
+}
+
+/* ------------------------------------------------------------------ work */
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    /* the calling thread's CPU time: a host's other threads and the
+     * machine's load do not count against this call */
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void imsafe__work_start(struct imsafe__job *job)
+{
+    int64_t ms = imsafe__opt(job->policy, IMSAFE_OPT_MAX_CPU_MS);
+    int64_t now = ms > 0 ? thread_cpu_ns() : -1;
+    job->work = 0;
+    job->work_poll = IMSAFE__WORK_POLL;
+    /* ms <= 86400000 (policy.c): the product fits; no clock, no deadline */
+    job->cpu_deadline_ns = now >= 0 ? now + ms * 1000000 + 1 : 0;
+}
+
+int imsafe__work_clock(struct imsafe__job *job)
+{
+    if (job->cpu_deadline_ns == 0)
+        return 0;
+    int64_t now = thread_cpu_ns();
+    if (now < job->cpu_deadline_ns)
+        return 0;
+    imsafe__reject(job, IMSAFE_R_LIMIT_TIME,
+                   "past the CPU deadline of %lld ms, after %llu units of work",
+                   (long long)imsafe__opt(job->policy, IMSAFE_OPT_MAX_CPU_MS),
+                   (unsigned long long)job->work);
+    return -1;
+}
+
+static int over(struct imsafe__job *job, uint64_t units, const char *what)
+{
+    uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_WORK);
+    imsafe__reject(job, IMSAFE_R_LIMIT_WORK, "%s: %llu more units of work after %llu, limit %llu",
+                   what, (unsigned long long)units, (unsigned long long)job->work,
+                   (unsigned long long)max);
+    return -1;
+}
+
+int imsafe__work_expect(struct imsafe__job *job, uint64_t units, const char *what)
+{
+    uint64_t total;
+    if (imsafe__add_ovf(job->work, units, &total) ||
+        total > (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_WORK))
+        return over(job, units, what);
+    return 0;
+}
+
+int imsafe__work_charge(struct imsafe__job *job, uint64_t units, const char *what)
+{
+    if (imsafe__work_expect(job, units, what) != 0)
+        return -1;
+    job->work += units;
+    if (job->work < job->work_poll)
+        return 0;
+    /* the next poll one interval past now: a big charge reads once */
+    if (imsafe__add_ovf(job->work, (uint64_t)IMSAFE__WORK_POLL, &job->work_poll))
+        job->work_poll = UINT64_MAX;
+    return imsafe__work_clock(job);
 }

@@ -95,6 +95,8 @@ struct gif_facts {
     uint64_t max_line;         /* widest frame (decode line buffer) */
     uint64_t max_clip;         /* largest clipped frame (pixels) */
     uint64_t total_px;         /* pixels of all frames, before clipping */
+    uint64_t lzw_bytes;        /* LZW data bytes of all frames */
+    uint64_t work;             /* units of work of the frames so far */
     size_t end;                /* offset just after the trailer */
     int fit;                   /* screen width (1) / height (2) was 0: the
                                   frames' extent replaces it */
@@ -590,6 +592,26 @@ static imsafe_status check_ratio(struct imsafe__job *job, const struct gif_facts
                           (unsigned long long)area, (unsigned long long)bytes);
 }
 
+/*
+ * limit.work, as frames are met: each frame's pixels are walked here (LZW
+ * codes), decoded by giflib, checked and LZW-coded again; its LZW bytes
+ * cost their entropy decoding.  The frames so far are charged together
+ * against max_work before this frame's codes are walked, so a file of many
+ * cheap-to-send frames stops at the first one over, and the whole file is
+ * known to fit before the rebuild starts (which charges the same as it
+ * goes).
+ */
+static int check_work(struct imsafe__job *job, struct gif_facts *f, uint64_t area,
+                      uint64_t bytes)
+{
+    if (bytes == UINT64_MAX)
+        bytes = 0; /* cut short: lzw_check rejects it as truncated */
+    /* area < 2^32, bytes <= in_len <= 2^40, frames <= 10^6: no overflow */
+    f->lzw_bytes += bytes;
+    f->work += area * IMSAFE__WORK_GIF_PIXEL + bytes * IMSAFE__WORK_GIF_LZW_BYTE;
+    return imsafe__work_expect(job, f->work, "GIF frames");
+}
+
 static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struct gif_facts *f,
                                 struct gif_gce *g, struct lzw *z)
 {
@@ -624,8 +646,9 @@ static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struc
         return imsafe__reject(job, IMSAFE_R_MALFORMED_GIF_LZW,
                               "frame %llu: LZW minimum code size %u, not 2..8",
                               (unsigned long long)f->frames, min);
-    uint64_t area = (uint64_t)u16le(d + 4) * u16le(d + 6);
-    if (check_ratio(job, f, area, chain_bytes(c)) != IMSAFE_OK || imsafe__rejected(job))
+    uint64_t area = (uint64_t)u16le(d + 4) * u16le(d + 6), bytes = chain_bytes(c);
+    if (check_ratio(job, f, area, bytes) != IMSAFE_OK || imsafe__rejected(job) ||
+        check_work(job, f, area, bytes) != 0)
         return IMSAFE_OK;
     lzw_init(z, min, area);
     return lzw_reject(job, lzw_check(c, z), f->frames, z);
@@ -998,6 +1021,8 @@ static int decode_image(struct rebuild *r, const ColorMapObject *map, uint32_t *
     *cw = left + w > r->f->sw ? r->f->sw - left : w;
     *ch = top + h > r->f->sh ? r->f->sh - top : h;
     for (uint32_t i = 0; i < h; i++) {
+        if (imsafe__work_charge(r->job, (uint64_t)w * IMSAFE__WORK_GIF_PIXEL, "GIF rows") != 0)
+            return -1;
         if (DGifGetLine(d, r->line, (int)w) == GIF_ERROR)
             return -1; /* the caller maps d->Error */
         /* every index must name a colour-table entry; a full 256-entry
@@ -1281,6 +1306,8 @@ static imsafe_status rebuild(struct imsafe__job *job, const struct gif_facts *f)
     if (r.line == NULL || r.frame == NULL)
         goto done;
     if (r.to_png && (r.canvas = imsafe__alloc(job, (size_t)f->sw * f->sh)) == NULL)
+        goto done;
+    if (imsafe__work_charge(job, f->lzw_bytes * IMSAFE__WORK_GIF_LZW_BYTE, "GIF data") != 0)
         goto done;
     r.dec = DGifOpen(&rd, read_in, &err);
     if (r.dec == NULL) {

@@ -356,6 +356,7 @@ static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsaf
     job->alloc = ctx->alloc;
     job->budget = (uint64_t)imsafe__opt(p, IMSAFE_OPT_MAX_MEMORY_BYTES);
     job->now = (int64_t)time(NULL);
+    imsafe__work_start(job);
     job->in = in;
     job->in_len = n;
     job->claimed_name = name;

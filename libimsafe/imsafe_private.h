@@ -48,7 +48,7 @@ struct imsafe_policy {
     int frozen;
     int refs; /* atomic */
     long header_version;
-    int64_t opt[IMSAFE_OPT_MAX_WORK + 1];
+    int64_t opt[IMSAFE_OPT_MAX_CPU_MS + 1];
     unsigned char action[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];
@@ -163,6 +163,12 @@ struct imsafe__job {
     int sink_failed;  /* the host's output sink refused a write */
     int internal_error;
     int64_t now;      /* time of the call, for kill-switch expiry */
+    /* work accounting (budget.c): units charged so far against max_work,
+     * and the per-call CPU deadline (max_cpu_ms) read every
+     * IMSAFE__WORK_POLL units charged */
+    uint64_t work;
+    uint64_t work_poll; /* the clock is read when work reaches this */
+    int64_t cpu_deadline_ns; /* thread CPU time to stop at; 0: no deadline */
 
     const uint8_t *in;
     size_t in_len;
@@ -240,6 +246,38 @@ void imsafe__zfree(void *opaque, void *p);
 /* inflateInit2() on a cleared stream whose memory is charged to the job.
  * 0 on success; -1 when zlib could not allocate (the job says why). */
 int imsafe__inflate_init(struct imsafe__job *job, z_stream *zs, int window_bits);
+
+/*
+ * Work accounting: decoding and re-encoding work in units that do not
+ * depend on the machine, against max_work (limit.work).  One unit is about
+ * what libjpeg spends on one coefficient of one block in one scan; the
+ * other formats charge their own operations in the same currency (the
+ * weights below were measured against it, see policy.c).
+ *   expect  up front, from header values: would `units` more exceed the
+ *           limit?  Rejects (limit.work) and returns -1; charges nothing.
+ *   charge  as the work happens (per row, frame or chunk): adds, rejects
+ *           over the limit, and reads the CPU clock every
+ *           IMSAFE__WORK_POLL units when max_cpu_ms is set (limit.time).
+ *   clock   reads the CPU clock now (loops that count no units, such as
+ *           libjpeg's progress monitor); 0 when no deadline is set.
+ * All return 0 to go on, -1 after rejecting the job.
+ */
+#define IMSAFE__WORK_POLL (1u << 22) /* about 1 ms of work */
+/* PNG: per byte of filtered scanlines (inflate, unfilter, filter choice,
+ * deflate of zero rows: 10.6-13.6 ns a byte) and per byte of IDAT data
+ * (the extra cost of incompressible content: 42 ns a byte) */
+#define IMSAFE__WORK_PNG_BYTE 40u
+#define IMSAFE__WORK_PNG_IDAT_BYTE 160u
+/* GIF: per pixel of each frame (LZW check, decode, index check and LZW
+ * coding of blank frames: 8.4-12 ns a pixel) and per byte of LZW data
+ * (the extra cost of noise: 31 ns a byte) */
+#define IMSAFE__WORK_GIF_PIXEL 40u
+#define IMSAFE__WORK_GIF_LZW_BYTE 120u
+int imsafe__work_expect(struct imsafe__job *job, uint64_t units, const char *what);
+int imsafe__work_charge(struct imsafe__job *job, uint64_t units, const char *what);
+int imsafe__work_clock(struct imsafe__job *job);
+/* Start the call's CPU deadline from the policy (imsafe.c, once). */
+void imsafe__work_start(struct imsafe__job *job);
 
 /* ----------------------------------------------------------------- buffer */
 

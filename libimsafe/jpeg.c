@@ -90,6 +90,7 @@ struct walk {
     uint64_t entropy;    /* bytes of entropy-coded data, all scans together */
     uint64_t blocks[4];  /* 8x8 blocks of each component (no MCU padding) */
     uint64_t scan_blocks; /* blocks all scans code, added up (limit.work) */
+    uint64_t work;       /* units of work of the whole call (check_work) */
     unsigned covered;    /* components (bit i: comp_info[i]) a scan gave data:
                             any scan when sequential, a DC scan when progressive */
     int no_eoi;          /* the data ends after a scan's entropy-coded data */
@@ -528,7 +529,7 @@ static int check_ratio(struct imsafe__job *job, const struct walk *w)
  * encoding).  Charged in samples, 64 per block: a unit that does not
  * depend on the machine.
  */
-static int check_work(struct imsafe__job *job, const struct walk *w)
+static int check_work(struct imsafe__job *job, struct walk *w)
 {
     uint64_t blocks = 0;
     for (unsigned i = 0; i < w->ncomp; i++)
@@ -537,7 +538,8 @@ static int check_work(struct imsafe__job *job, const struct walk *w)
     /* scan_blocks < 2^52, blocks < 2^36: the sum times 64 fits */
     uint64_t work = (w->scan_blocks + blocks * (pixels ? 2u : 1u)) * 64u;
     uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_WORK);
-    if (work <= max)
+    w->work = work;
+    if (job->work <= max && work <= max - job->work)
         return 0;
     return imsafe__reject(job, IMSAFE_R_LIMIT_WORK,
                           "%u scans over %llu blocks: %llu samples of work, limit %llu",
@@ -700,6 +702,9 @@ struct jctx {
     struct jpeg_decompress_struct d;
     struct jpeg_compress_struct c;
     struct jerr err;
+    struct jpeg_progress_mgr progress;
+    struct imsafe__job *job;
+    unsigned ticks;
     struct jdest dest;
     struct keep keep;
     JSAMPROW row;
@@ -732,6 +737,24 @@ static void on_message(j_common_ptr cinfo, int level)
     if (e->strict || e->no_eoi) {
         e->is_warning = 1;
         longjmp(e->jb, 1);
+    }
+}
+
+/*
+ * The CPU deadline (max_cpu_ms), checked cooperatively: libjpeg calls its
+ * progress monitor once per iMCU row of every pass, decoding and encoding,
+ * and the clock is read every 16th call (a syscall; about a millisecond of
+ * work apart on a large image).  Past the deadline the job is rejected
+ * (limit.time) and the jump lands in codec() like any libjpeg error.
+ */
+#define PROGRESS_POLL 16u
+
+static void on_progress(j_common_ptr cinfo)
+{
+    struct jctx *x = (struct jctx *)cinfo->client_data;
+    if (++x->ticks % PROGRESS_POLL == 0 && imsafe__work_clock(x->job) != 0) {
+        x->err.is_warning = 0;
+        longjmp(x->err.jb, 1);
     }
 }
 
@@ -1096,12 +1119,19 @@ static void codec(struct imsafe__job *job, struct jctx *x, const struct walk *w)
     }
     jpeg_create_decompress(&x->d);
     jpeg_create_compress(&x->c);
+    if (job->cpu_deadline_ns != 0) {
+        x->job = job;
+        x->progress.progress_monitor = on_progress;
+        x->d.client_data = x->c.client_data = x;
+        x->d.progress = x->c.progress = &x->progress;
+    }
     /* create read JPEGMEM from the environment: override it at once */
     x->d.mem->max_memory_to_use = x->c.mem->max_memory_to_use = LIBJPEG_OVERHEAD;
     x->c.dest = &x->dest.pub;
     jpeg_mem_src(&x->d, job->in, (unsigned long)w->end);
     jpeg_read_header(&x->d, TRUE);
-    if (plan(job, x, w, &x->pixels) != 0)
+    /* the work the walk expected (check_work) is done from here on */
+    if (plan(job, x, w, &x->pixels) != 0 || imsafe__work_charge(job, w->work, "JPEG") != 0)
         return;
     if (x->pixels) {
         if (reencode(job, x) != 0)

@@ -19,8 +19,9 @@
  *   kept by policy  sRGB, gAMA, cHRM (keep_colorspace)
  *   rebuilt by policy  iCCP: the profile is inflated under its size limit,
  *           parsed and written anew by icc.c (keep_icc)
- *   rebuilt IDAT (new zlib stream, non-interlaced), IEND
- *   dropped interlacing, tEXt zTXt iTXt tIME eXIf pHYs bKGD sBIT hIST sPLT
+ *   rebuilt IDAT (new zlib stream, interlaced when the input is: rows are
+ *           rebuilt pass by pass), IEND
+ *   dropped tEXt zTXt iTXt tIME eXIf pHYs bKGD sBIT hIST sPLT
  *           oFFs pCAL sCAL sTER cICP mDCV cLLI and every unknown ancillary
  *           chunk, malformed or not (note.metadata_dropped), APNG
  *           animation (the default image is kept), a suggested palette in
@@ -623,6 +624,22 @@ static int check_ratio(struct imsafe__job *job, const struct pngwalk *w)
                           (unsigned long long)w->idat_bytes), -1;
 }
 
+/*
+ * limit.work, known from IHDR and the chunk walk before libpng allocates a
+ * row: every byte of filtered scanlines is inflated, unfiltered, filtered
+ * again (libpng's heuristic tries each filter) and deflated; every IDAT
+ * byte costs its entropy decoding, which a blank image hardly has and
+ * noise has in full.  The rebuild charges the same as it goes (per row).
+ */
+static int check_work(struct imsafe__job *job, const struct pngwalk *w)
+{
+    /* filtered_size < 2^44 (limit.ratio passed: <= 1032 x in_len), idat
+     * bytes <= in_len: the products fit */
+    uint64_t work = filtered_size(w) * IMSAFE__WORK_PNG_BYTE +
+                    w->idat_bytes * IMSAFE__WORK_PNG_IDAT_BYTE;
+    return imsafe__work_expect(job, work, "PNG rows and data");
+}
+
 static int walk(struct imsafe__job *job, struct pngwalk *w)
 {
     const uint8_t *p = job->in;
@@ -662,7 +679,7 @@ static int walk(struct imsafe__job *job, struct pngwalk *w)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_CHUNK, "IEND has data"), -1;
     if (w->idat_count == 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IMAGE_DATA, "no IDAT chunk"), -1;
-    if (check_ratio(job, w) != 0)
+    if (check_ratio(job, w) != 0 || check_work(job, w) != 0)
         return -1;
     return apng_finish(job, w);
 }
@@ -801,11 +818,12 @@ static void png_flush_cb(png_structp png)
 
 /* Every palette index must name a PLTE entry.  libpng 1.6.39 only warns on
  * read, late, and misses index == num_palette; a decoder that trusts the
- * index reads past its palette. */
-static int check_indices(const struct pngwalk *w, const uint8_t *row)
+ * index reads past its palette.  width: of this row (an Adam7 pass's rows
+ * are narrower). */
+static int check_indices(const struct pngwalk *w, const uint8_t *row, uint32_t width)
 {
     unsigned depth = w->depth, per_byte = 8 / depth, mask = (1u << depth) - 1;
-    for (uint32_t x = 0; x < w->width; x++) {
+    for (uint32_t x = 0; x < width; x++) {
         unsigned shift = 8 - depth * (x % per_byte + 1);
         unsigned idx = (row[x / per_byte] >> shift) & mask;
         if (idx >= (unsigned)w->plte_entries)
@@ -817,9 +835,9 @@ static int check_indices(const struct pngwalk *w, const uint8_t *row)
 /* Clear the bits past the last pixel of a row of sub-byte pixels.  libpng
  * keeps whatever the destination held there (png_combine_row's end mask),
  * and stale memory must never reach an output (libvips CVE-2019-6976). */
-static void mask_padding(const struct pngwalk *w, uint8_t *row, size_t rowbytes)
+static void mask_padding(const struct pngwalk *w, uint8_t *row, uint32_t width, size_t rowbytes)
 {
-    uint64_t bits = (uint64_t)w->width * bits_per_pixel(w->color, w->depth);
+    uint64_t bits = (uint64_t)width * bits_per_pixel(w->color, w->depth);
     if (bits % 8 != 0)
         row[rowbytes - 1] &= (uint8_t)(0xff00u >> (bits % 8));
 }
@@ -888,7 +906,10 @@ static int canon_palette(const struct pngwalk *w, struct imsafe__palette *pal, u
 static void write_header(png_structp wr, png_infop wi, struct imsafe__job *job,
                          const struct pngwalk *w, const struct imsafe__palette *pal)
 {
-    png_set_IHDR(wr, wi, w->width, w->height, w->depth, w->color, PNG_INTERLACE_NONE,
+    /* interlaced input stays interlaced: its rows are rebuilt pass by pass,
+     * never held as a whole image */
+    png_set_IHDR(wr, wi, w->width, w->height, w->depth, w->color,
+                 w->interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (w->color == 3) {
         imsafe__png_set_palette(wr, wi, pal);
@@ -941,68 +962,70 @@ static void setup_reader(png_structp rd, struct pngio *io)
 /* Input indices (checked above) to the canonical palette's; the padding
  * bits of a short last byte are cleared again, as the table maps them
  * too. */
-static void remap_row(const struct pngio *io, uint8_t *row, size_t rowbytes)
+static void remap_row(const struct pngio *io, uint8_t *row, uint32_t width, size_t rowbytes)
 {
     if (io->remap == NULL)
         return;
     imsafe__palette_remap(io->remap, row, rowbytes);
-    mask_padding(io->w, row, rowbytes);
+    mask_padding(io->w, row, width, rowbytes);
 }
 
-/* The whole image, for interlaced input only (charged to the budget). */
-static int read_interlaced(struct pngio *io, png_structp rd, png_structp wr, png_bytep *rows,
-                           size_t rowbytes)
+/* Adam7 (PNG spec 8.2): each pass's first column and row, and its steps. */
+static const uint8_t adam7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
+                                    {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+
+/* Width and height of pass p of the image (the whole image when it is not
+ * interlaced); 0 in either when the pass is empty. */
+static void pass_size(const struct pngwalk *w, int p, uint32_t *pw, uint32_t *ph)
+{
+    if (!w->interlace) {
+        *pw = w->width;
+        *ph = w->height;
+        return;
+    }
+    uint32_t x0 = adam7[p][0], y0 = adam7[p][1], dx = adam7[p][2], dy = adam7[p][3];
+    *pw = w->width > x0 ? (w->width - x0 + dx - 1) / dx : 0;
+    *ph = w->height > y0 ? (w->height - y0 + dy - 1) / dy : 0;
+}
+
+/*
+ * Rows stream from the decoder to the encoder one at a time.  Interlaced
+ * input is read without libpng's interlace handling, so each png_read_row
+ * gives the next row of the current pass, and the writer, set up
+ * interlaced without it either, takes the rows of each pass in the same
+ * order: memory is one row, whatever the image size.  Both libraries skip
+ * empty passes, and so does this loop.  Every row is charged as it is
+ * done: its bytes of scanline (with the filter byte), decoded and encoded
+ * again.
+ */
+static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_bytep row)
 {
     const struct pngwalk *w = io->w;
-    png_read_image(rd, rows);
-    for (uint32_t y = 0; y < w->height; y++) {
-        mask_padding(w, rows[y], rowbytes);
-        if (w->color == 3 && check_indices(w, rows[y]) != 0)
-            return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
-                                  "palette index beyond %d entries in row %u", w->plte_entries, y), -1;
-        remap_row(io, rows[y], rowbytes);
-    }
-    io->writing = 1;
-    for (uint32_t y = 0; y < w->height; y++)
-        png_write_row(wr, rows[y]);
-    return 0;
-}
-
-static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_bytep row,
-                       size_t rowbytes)
-{
-    const struct pngwalk *w = io->w;
-    for (uint32_t y = 0; y < w->height; y++) {
-        io->writing = 0;
-        png_read_row(rd, row, NULL);
-        mask_padding(w, row, rowbytes);
-        if (w->color == 3 && check_indices(w, row) != 0)
-            return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
-                                  "palette index beyond %d entries in row %u", w->plte_entries, y), -1;
-        remap_row(io, row, rowbytes);
-        io->writing = 1;
-        png_write_row(wr, row);
+    unsigned bpp = bits_per_pixel(w->color, w->depth);
+    for (int p = 0; p < (w->interlace ? 7 : 1); p++) {
+        uint32_t pw, ph;
+        pass_size(w, p, &pw, &ph);
+        if (pw == 0 || ph == 0)
+            continue;
+        /* pw < 2^31, bpp <= 64: fits; the buffer holds a full-width row */
+        size_t rowbytes = (size_t)(((uint64_t)pw * bpp + 7) / 8);
+        for (uint32_t y = 0; y < ph; y++) {
+            io->writing = 0;
+            png_read_row(rd, row, NULL);
+            mask_padding(w, row, pw, rowbytes);
+            if (w->color == 3 && check_indices(w, row, pw) != 0)
+                return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
+                                      "palette index beyond %d entries in row %u of pass %d",
+                                      w->plte_entries, y, p + 1), -1;
+            remap_row(io, row, pw, rowbytes);
+            if (imsafe__work_charge(io->job, ((uint64_t)rowbytes + 1) * IMSAFE__WORK_PNG_BYTE,
+                                    "PNG rows") != 0)
+                return -1;
+            io->writing = 1;
+            png_write_row(wr, row);
+        }
     }
     return 0;
-}
-
-/* Rows for interlaced input: one block, pointers into it. */
-static png_bytep *alloc_rows(struct imsafe__job *job, uint32_t height, size_t rowbytes)
-{
-    size_t total, ptrs;
-    if (imsafe__mul_ovf((size_t)height, rowbytes, &total) ||
-        imsafe__mul_ovf((size_t)height, sizeof(png_bytep), &ptrs) ||
-        imsafe__add_ovf(total, ptrs, &total)) {
-        imsafe__reject(job, IMSAFE_R_LIMIT_MEMORY, "image size overflows");
-        return NULL;
-    }
-    png_bytep *rows = imsafe__calloc(job, 1, total); /* zeroed: see mask_padding */
-    if (rows == NULL)
-        return NULL;
-    png_bytep base = (png_bytep)(rows + height);
-    for (uint32_t y = 0; y < height; y++)
-        rows[y] = base + (size_t)y * rowbytes;
-    return rows;
 }
 
 /*
@@ -1049,21 +1072,15 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
         imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR, "libpng read another header");
         goto done;
     }
-    if (w->interlace)
-        png_set_interlace_handling(rd);
     png_read_update_info(rd, ri);
     size_t rowbytes = png_get_rowbytes(rd, ri);
     io.writing = 1;
     write_header(wr, wi, job, w, &pal);
     io.writing = 0;
-    if (w->interlace) {
-        imsafe__note(job, IMSAFE_R_NOTE_INTERLACE_DROPPED);
-        if ((mem = alloc_rows(job, w->height, rowbytes)) == NULL ||
-            read_interlaced(&io, rd, wr, mem, rowbytes) != 0)
-            goto done;
-    } else if ((mem = imsafe__calloc(job, 1, rowbytes)) == NULL || stream_rows(&io, rd, wr, mem, rowbytes) != 0) {
+    /* the IDAT bytes are decoded at once, the rows as they come */
+    if (imsafe__work_charge(job, w->idat_bytes * IMSAFE__WORK_PNG_IDAT_BYTE, "PNG data") != 0 ||
+        (mem = imsafe__calloc(job, 1, rowbytes)) == NULL || stream_rows(&io, rd, wr, mem) != 0)
         goto done;
-    }
     io.writing = 0;
     if (io.pos != w->idat_end && check_idat_stream(job, w) != 0)
         goto done;

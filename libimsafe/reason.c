@@ -178,6 +178,7 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the declared image is larger than its compressed data can describe at all"),
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
+    R(LIMIT_TIME, "limit.time", "the call ran past its CPU or wall-clock deadline"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -297,6 +297,38 @@ echo
 echo "foreign-format scanner (tails, passed payloads, output gate; in-process, median of 3):"
 "$IB" -n 3 --scan | sed 's/^/  /'
 
+# ------------------------------------------------------------------ worst case
+# Every input the hostile generators make (tests/gen -> BUILDDIR/tests/
+# fixtures), each judged once by imsafe-check with the default policy in a
+# process of its own: CPU time and peak RSS of the whole process (its own
+# start-up is about 3 MiB and a few ms).  The cost fixtures are all shown,
+# of the others the WORST_TOP (default 12) dearest in CPU and the dearest in
+# memory.  Target: none above 1000 ms of CPU or 256 MiB.
+FIX=$BUILDDIR/tests/fixtures
+if [[ worst-case =~ $ONLY && -d $FIX ]]; then
+  log "worst case: every generated fixture once"
+  WT=$OUT/worst.tsv; : >"$WT"
+  while IFS= read -r f; do
+    line=$("$IB" --exec "$IC" -q --json "$f") || line="nan 0 126 nan"
+    read -r w m c u <<<"$line"
+    v=$("$IC" --json "$f" 2>/dev/null | sed -n 's/.*"verdict": *"\([a-z]*\)".*"reason": *"*\([a-z_.]*\)"*.*/\1 \2/p' | head -1)
+    printf '%s\t%s\t%s\t%s\t%s\n' "${f#"$FIX"/}" "$(fsize "$f")" "$u" "$m" "${v:-?}" >>"$WT"
+  done < <(find "$FIX" -type f ! -name '.*' | sort)
+  echo
+  echo "worst case: generated hostile inputs, default policy, one imsafe-check process each"
+  printf '  %-50s %10s %9s %8s  %s\n' "input" "bytes" "cpu ms" "RSS MiB" "verdict"
+  { grep '^cost/' "$WT"
+    grep -v '^cost/' "$WT" | sort -t $'\t' -k3,3gr | head -n "${WORST_TOP:-12}"
+    grep -v '^cost/' "$WT" | sort -t $'\t' -k4,4nr | head -n 1
+  } | awk -F'\t' '!seen[$1]++' | while IFS=$'\t' read -r n b u m v; do
+    printf '  %-50s %10s %9.1f %8.1f  %s\n' "$n" "$b" "$u" "$(awk -v k="$m" 'BEGIN { print k / 1024 }')" "$v"
+  done
+  read -r maxu maxm <<<"$(awk -F'\t' '$3+0 > u { u = $3 } $4+0 > m { m = $4 } END { printf "%.1f %.1f", u, m / 1024 }' "$WT")"
+  echo "  $(wc -l <"$WT") inputs; dearest: $maxu ms of CPU, $maxm MiB"
+elif [[ worst-case =~ $ONLY ]]; then
+  log "no $FIX: run make check (or make bench, which generates them) first"
+fi
+
 # ------------------------------------------------------------------ targets
 echo
 echo "targets (issue 7):"
@@ -360,6 +392,10 @@ if has "$g|imsafe-check -j 1"; then
 fi
 [[ $bombs_rc == 0 ]] || { T_FAIL=1; echo "  bombs: see above (MISSED)"; }
 [[ $bombs_rc == 0 ]] && echo "  bombs: every one rejected in < 1 ms and < 1 MiB: met"
+if [[ -n ${maxu:-} ]]; then
+  check "worst case: CPU ms of the dearest generated input" "$maxu" "<=" 1000
+  check "worst case: peak RSS MiB of the dearest generated input" "$maxm" "<=" 256
+fi
 if ((T_FAIL)); then echo "  => some targets MISSED"; else echo "  => every target met"; fi
 echo
 if [[ -n ${BENCH_OUT:-} || $OUT == "$WORK/out" ]]; then echo "set in $SET; outputs in $OUT"

@@ -38,19 +38,47 @@ def chunk(t, d):
     return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
 
 
-def png(w, h, idat, interlace=0):
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, interlace)
+def png(w, h, idat, interlace=0, depth=8, color=0):
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, color, 0, 0, interlace)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def adam7_size(w, h):
-    """Filtered bytes of an 8-bit grey Adam7 image (filter byte per row)."""
+def adam7_size(w, h, bytes_pp=1):
+    """Filtered bytes of an Adam7 image of whole-byte pixels (filter byte
+    per row)."""
     total = 0
     for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
                            (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
         if w > x0 and h > y0:
-            total += ((h - y0 + dy - 1) // dy) * (1 + (w - x0 + dx - 1) // dx)
+            total += ((h - y0 + dy - 1) // dy) * (1 + bytes_pp * ((w - x0 + dx - 1) // dx))
     return total
+
+
+def zeros_deflated(n):
+    """zlib level 9 of n zero bytes, fed in pieces (no n-byte buffer)."""
+    c = zlib.compressobj(9)
+    piece = bytes(1 << 20)
+    out = []
+    while n > 0:
+        out.append(c.compress(piece[:min(n, len(piece))]))
+        n -= len(piece)
+    out.append(c.flush())
+    return b"".join(out)
+
+
+def png_work_fixtures(outdir):
+    """limit.work: 60 megapixels of 16-bit RGBA whose rows are all zero
+    bytes: 480 MB of scanlines at deflate's floor, 466 KB of IDAT.  Legal
+    and within max_pixels, yet inflating, unfiltering, filtering and
+    deflating it again cost seconds of CPU (and, interlaced, a whole-image
+    buffer of 461 MiB before the pass-by-pass rebuild)."""
+    w, h = 7745, 7746
+    for interlace, name in ((0, "png_work_60mp_rgba16.png"),
+                            (1, "png_work_60mp_rgba16_interlaced.png")):
+        raw = adam7_size(w, h, 8) if interlace else (1 + 8 * w) * h
+        idat = zeros_deflated(raw)
+        write(outdir, name, png(w, h, idat, interlace, 16, 6))
+        print("png work: %s: %d bytes of scanlines from %d IDAT bytes" % (name, raw, len(idat)))
 
 
 def png_fixtures(outdir):
@@ -176,6 +204,19 @@ def work_fixtures(outdir):
     many = jpegtran(base, "-optimize", script=script)
     write(outdir, "jpeg_work_74_scans.jpg", many)
     print("jpeg work: 74 scans over 60 MP in %d bytes" % len(many))
+    # the issue's input: 100 scans over 60 MP of colour (4:4:4), each AC
+    # band of each component sent in successive approximation
+    b = io.BytesIO()
+    Image.new("RGB", (8000, 7500), 0).save(b, "JPEG", quality=90, optimize=True, subsampling=0)
+    script = "0 1 2: 0 0 0 0;\n"
+    for c in range(3):
+        script += "".join("%d: %d %d 0 1;\n" % (c, k, k + 1) for k in range(1, 63, 2))
+        script += "%d: 63 63 0 1;\n" % c
+    script += "".join("%d: 1 63 1 0;\n" % c for c in range(3))
+    assert script.count(";") == 100
+    scans100 = jpegtran(b.getvalue(), "-optimize", script=script)
+    write(outdir, "jpeg_work_100_scans.jpg", scans100)
+    print("jpeg work: 100 scans over 60 MP of colour in %d bytes" % len(scans100))
 
 
 def jpeg_fixtures(outdir):
@@ -282,14 +323,41 @@ def gif_fixtures(outdir):
           % (w, h, len(lzw), ratio, rows))
 
 
+def gif_work_fixtures(outdir):
+    """limit.work: an animation whose frames are blank LZW near its floor:
+    1000 frames of 500 x 400 (max_frames, and 2e8 pixels:
+    max_total_frame_pixels) in about 110 KB.  Each frame is decoded,
+    checked and LZW-coded again: 200 million pixels of work from a small
+    file.  The same frames at 250 x 200 (5e7 pixels) are honest work."""
+    pal = bytes([0, 0, 0, 255, 255, 255, 0, 0, 0, 0, 0, 0])
+    for fw, fh, name in ((500, 400, "gif_work_1000_frames.gif"),
+                         (250, 200, "gif_work_1000_small_frames.gif")):
+        lzw = sub_blocks(lzw_blank(fw * fh))
+        frame = (b"!\xf9\x04\x04\x02\x00\x00\x00" + b"," +
+                 struct.pack("<HHHHB", 0, 0, fw, fh, 0) + b"\x02" + lzw)
+        loop = b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+        data = (b"GIF89a" + struct.pack("<HHBBB", fw, fh, 0x81, 0, 0) + pal + loop +
+                frame * 1000 + b";")
+        write(outdir, name, data)
+        print("gif work: %s: 1000 frames of %dx%d in %d bytes" % (name, fw, fh, len(data)))
+    # fewer, larger frames come closer to LZW's floor: 11 x 4096 x 4096
+    lzw = sub_blocks(lzw_blank(4096 * 4096))
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 4096, 4096, 0) + b"\x02" + lzw
+    data = b"GIF89a" + struct.pack("<HHBBB", 4096, 4096, 0x81, 0, 0) + pal + frame * 11 + b";"
+    write(outdir, "gif_work_11_big_frames.gif", data)
+    print("gif work: 11 frames of 4096x4096 in %d bytes" % len(data))
+
+
 def main():
     outdir = os.path.join(sys.argv[1], "cost")
     os.makedirs(outdir, exist_ok=True)
     png_fixtures(outdir)
+    png_work_fixtures(outdir)
     jpeg_fixtures(outdir)
     sampling_fixtures(outdir)
     work_fixtures(outdir)
     gif_fixtures(outdir)
+    gif_work_fixtures(outdir)
 
 
 if __name__ == "__main__":
