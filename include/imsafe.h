@@ -292,11 +292,12 @@ typedef enum imsafe_reason {
     IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING = 106,
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
     IMSAFE_R_LIMIT_RATIO = 108,
-    IMSAFE_R_LIMIT_WORK = 109
+    IMSAFE_R_LIMIT_WORK = 109,
+    IMSAFE_R_MALFORMED_APNG_FRAME_DATA = 120 /* an APNG frame's data is not exactly the frame (0.2.0) */
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 110
+#define IMSAFE_REASON_COUNT 121
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -343,7 +344,8 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_MAX_FILENAME_BYTES = 28,    /* 16..4096, default 255 */
     IMSAFE_OPT_JPEG_PROGRESSIVE = 29,      /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
     IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
-    IMSAFE_OPT_MAX_WORK = 31               /* 1..2^50, default 4000000000 (samples) */
+    IMSAFE_OPT_MAX_WORK = 31,              /* 1..2^50, default 4000000000 (samples) */
+    IMSAFE_OPT_APNG = 39                   /* IMSAFE_APNG_KEEP (default) | _FLATTEN (0.2.0) */
 } imsafe_opt;
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
@@ -360,6 +362,11 @@ typedef enum imsafe_opt {
  * block (limit.ratio cannot bound what a small file declares). */
 #define IMSAFE_JPEG_ARITHMETIC_REJECT 0
 #define IMSAFE_JPEG_ARITHMETIC_ALLOW 1
+
+/* An animated PNG: kept animated (every frame validated and rebuilt), or
+ * flattened to its default image (note.animation_dropped). */
+#define IMSAFE_APNG_KEEP 0
+#define IMSAFE_APNG_FLATTEN 1
 
 #define IMSAFE_PNG_FILTERS_NONE 0     /* no row filter: fastest, larger */
 #define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */

@@ -74,6 +74,8 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      * for a progressive JPEG on a 2-core 2026 server, and ten times what a
      * 60 MP camera JPEG with libjpeg's standard progression needs */
     {IMSAFE_OPT_MAX_WORK, "max_work", 1, 1024 * TiB, 4000000000LL},
+    /* keep: stickers and reactions stay animated, every frame rebuilt */
+    {IMSAFE_OPT_APNG, "apng", IMSAFE_APNG_KEEP, IMSAFE_APNG_FLATTEN, IMSAFE_APNG_KEEP},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

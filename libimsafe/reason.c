@@ -178,6 +178,8 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the declared image is larger than its compressed data can describe at all"),
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
+    R(MALFORMED_APNG_FRAME_DATA, "malformed.apng.frame_data",
+      "an APNG frame's image data does not decode to exactly that frame"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

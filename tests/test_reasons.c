@@ -30,12 +30,31 @@ static int well_formed(const char *name)
     return cls && dots >= 1 && dots <= 2 && name[strlen(name) - 1] != '.';
 }
 
+/* Values handed out to work merged later may be missing from a branch: a
+ * value with neither name nor meaning is a gap, and the header may not name
+ * it (check_header counts the constants against the gaps). */
+static int unassigned(int i)
+{
+    return imsafe_reason_name((imsafe_reason)i) == NULL &&
+           imsafe_reason_meaning((imsafe_reason)i) == NULL;
+}
+
+static int gaps(void)
+{
+    int g = 0;
+    for (int i = 1; i < IMSAFE_REASON_COUNT; i++)
+        g += unassigned(i);
+    return g;
+}
+
 static void check_table(void)
 {
     TU_CHECK(strcmp(imsafe_reason_name(IMSAFE_R_NONE), "none") == 0, "R_NONE name");
     for (int i = 1; i < IMSAFE_REASON_COUNT; i++) {
         const char *n = imsafe_reason_name((imsafe_reason)i);
         const char *m = imsafe_reason_meaning((imsafe_reason)i);
+        if (unassigned(i))
+            continue; /* check_header proves the header has no such value */
         TU_CHECK(n != NULL && well_formed(n), "reason %d: name %s malformed", i, n ? n : "NULL");
         TU_CHECK(m != NULL && strlen(m) > 10, "reason %d: no meaning", i);
         TU_CHECK(n && imsafe_reason_from_name(n) == i, "reason %d: name not unique or not found", i);
@@ -67,8 +86,8 @@ static void check_header(void)
                  value, n ? n : "nothing");
     }
     fclose(f);
-    TU_CHECK(seen == IMSAFE_REASON_COUNT, "header has %d reason constants, count is %d", seen,
-             IMSAFE_REASON_COUNT);
+    TU_CHECK(seen == IMSAFE_REASON_COUNT - gaps(), "header has %d reason constants, count is %d",
+             seen, IMSAFE_REASON_COUNT - gaps());
 }
 
 /* ".It Sy name" entries of the reasons man page, both ways. */
@@ -90,7 +109,7 @@ static void check_man_page(void)
     }
     fclose(f);
     for (int i = 1; i < IMSAFE_REASON_COUNT; i++)
-        TU_CHECK(listed[i] == 1, "%s listed %d times in the man page",
+        TU_CHECK(unassigned(i) || listed[i] == 1, "%s listed %d times in the man page",
                  imsafe_reason_name((imsafe_reason)i), listed[i]);
 }
 

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""verify_apng.py PAIRS.TSV... - check rebuilt animated PNGs with Pillow.
+
+Each line of a PAIRS.TSV is "<input path>\t<output path>" for a PNG
+libimsafe accepted (corpus_run writes them).  Only inputs that are
+animated PNGs (an acTL chunk before the first IDAT, by a plain chunk walk)
+are judged; the still images are libspng's job (verify_png).
+
+Pillow (Debian's python3-pil, run as /usr/bin/python3), a decoder
+independent of libpng, reads input and output.  The output must:
+- be an APNG too (acTL before IDAT), with the same number of frames as
+  Pillow counts in the input (n_frames, the default image included when
+  it is not part of the animation);
+- give, for every frame as Pillow composites it (dispose and blend
+  applied) and converted to RGBA, the same pixels; fully transparent
+  pixels compare equal whatever their colour;
+- carry the same duration per frame, the same loop count, and the same
+  disposal and blend values per frame as Pillow reads them;
+- come from the same default-image choice (Pillow's "default_image").
+
+Prints "N passed, N failed" and each failure; exits 0, 1 on any failure,
+99 on a hard error.  With --list it prints the judged inputs and the
+result of each, one per line, for the report of how many APNGs pass.
+"""
+import struct
+import sys
+
+try:
+    from PIL import Image, ImageSequence
+except ImportError:  # pragma: no cover - the test environment has Pillow
+    print("hard error: Pillow (python3-pil) is not installed", file=sys.stderr)
+    sys.exit(99)
+
+
+def chunks(data):
+    """(type, data) of each chunk by a plain walk; stops at a bad length."""
+    pos = 8
+    while pos + 12 <= len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        if pos + 12 + n > len(data):
+            return
+        yield data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+
+
+def is_apng(data):
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return False
+    for t, _ in chunks(data):
+        if t == b"acTL":
+            return True
+        if t == b"IDAT":
+            return False
+    return False
+
+
+def rgba_equal(a, b):
+    if a.size != b.size:
+        return False
+    pa, pb = a.tobytes(), b.tobytes()
+    if pa == pb:
+        return True
+    for i in range(0, len(pa), 4):
+        if pa[i + 3] == 0 and pb[i + 3] == 0:
+            continue
+        if pa[i:i + 4] != pb[i:i + 4]:
+            return False
+    return True
+
+
+def frames(path):
+    """Pillow's view: per frame (RGBA image, duration, disposal, blend),
+    plus loop, n_frames and default_image."""
+    im = Image.open(path)
+    out = []
+    for fr in ImageSequence.Iterator(im):
+        out.append((fr.convert("RGBA"), fr.info.get("duration"), fr.info.get("disposal"),
+                    fr.info.get("blend")))
+    return out, im.info.get("loop"), getattr(im, "n_frames", 1), im.info.get("default_image")
+
+
+def judge(inp, outp):
+    """None when the output is the same animation, else what differs."""
+    with open(outp, "rb") as f:
+        if not is_apng(f.read()):
+            return "output is not animated"
+    try:
+        fi, loop_i, n_i, def_i = frames(inp)
+    except Exception as e:  # Pillow refuses: nothing to compare with
+        return "Pillow cannot read the input: %s" % type(e).__name__
+    try:
+        fo, loop_o, n_o, def_o = frames(outp)
+    except Exception as e:
+        return "Pillow cannot read the output: %s: %s" % (type(e).__name__, e)
+    if n_i != n_o or len(fi) != len(fo):
+        return "frames: input %d, output %d" % (len(fi), len(fo))
+    if loop_i != loop_o:
+        return "loop: input %r, output %r" % (loop_i, loop_o)
+    if bool(def_i) != bool(def_o):
+        return "default_image: input %r, output %r" % (def_i, def_o)
+    for k, (a, b) in enumerate(zip(fi, fo)):
+        if a[1:] != b[1:]:
+            return "frame %d: duration/disposal/blend %r vs %r" % (k, a[1:], b[1:])
+        if not rgba_equal(a[0], b[0]):
+            return "frame %d: pixels differ" % k
+    return None
+
+
+def main(argv):
+    listing = "--list" in argv
+    paths = [a for a in argv[1:] if a != "--list"]
+    if not paths:
+        print("usage: verify_apng.py [--list] PAIRS.TSV...", file=sys.stderr)
+        return 99
+    passed = failed = 0
+    for pairs in paths:
+        try:
+            lines = open(pairs).read().splitlines()
+        except OSError as e:
+            print("hard error: %s" % e, file=sys.stderr)
+            return 99
+        for line in lines:
+            inp, outp = line.split("\t")[:2]
+            with open(inp, "rb") as f:
+                if not is_apng(f.read()):
+                    continue
+            why = judge(inp, outp)
+            if listing:
+                print("%s\t%s" % (inp, "ok" if why is None else why))
+            if why is None:
+                passed += 1
+            else:
+                failed += 1
+                if not listing:
+                    print("FAIL %s: %s" % (inp, why))
+    print("verify_apng: %d passed, %d failed" % (passed, failed))
+    if passed == 0:
+        print("hard error: no animated PNG was judged")
+        return 99
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
