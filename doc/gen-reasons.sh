@@ -32,7 +32,8 @@ unsupported.jpeg.sampling 0.2.0
 unsupported.jpeg.arithmetic 0.2.0
 limit.ratio 0.2.0
 limit.work 0.2.0
-limit.time 0.2.0'    # lines "name version"
+limit.time 0.2.0
+malformed.apng.frame_data 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

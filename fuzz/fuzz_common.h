@@ -304,11 +304,13 @@ static inline imsafe_policy *fuzz_image_policy_variant(void)
     return p;
 }
 
-/* Variant 2: GIF animations flattened, PNG unfiltered at zlib level 9. */
+/* Variant 2: GIF and APNG animations flattened, PNG unfiltered at zlib
+ * level 9. */
 static inline imsafe_policy *fuzz_image_policy_variant2(void)
 {
     imsafe_policy *p = fuzz_image_policy();
     fuzz_set(p, IMSAFE_OPT_GIF_FLATTEN, 1);
+    fuzz_set(p, IMSAFE_OPT_APNG, IMSAFE_APNG_FLATTEN);
     fuzz_set(p, IMSAFE_OPT_PNG_FILTERS, IMSAFE_PNG_FILTERS_NONE);
     fuzz_set(p, IMSAFE_OPT_PNG_ZLIB_LEVEL, 9);
     return p;

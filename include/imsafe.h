@@ -91,7 +91,7 @@ typedef enum imsafe_status {
     IMSAFE_ENOMEM = 3,    /* the allocator failed while the call was under budget */
     IMSAFE_EINTERNAL = 4, /* a bug in libimsafe; the context refuses more work */
     IMSAFE_ESYNTAX = 5,   /* imsafe_policy_parse(): the text has an error */
-    IMSAFE_ESINK = 6      /* imsafe_sanitize_to(): the output sink's write failed */
+    IMSAFE_ESINK = 6,      /* imsafe_sanitize_to(): the output sink's write failed */
 } imsafe_status;
 
 IMSAFE_API const char *imsafe_strerror(imsafe_status status);
@@ -294,10 +294,11 @@ typedef enum imsafe_reason {
     IMSAFE_R_LIMIT_RATIO = 108,
     IMSAFE_R_LIMIT_WORK = 109,
     IMSAFE_R_LIMIT_TIME = 115, /* the call ran past its CPU or wall-clock deadline (0.2.0) */
+    IMSAFE_R_MALFORMED_APNG_FRAME_DATA = 120, /* an APNG frame's data is not exactly the frame (0.2.0) */
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 116
+#define IMSAFE_REASON_COUNT 121
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -347,6 +348,7 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_MAX_WORK = 31,              /* 1..2^50, default 4000000000 (work units,
                                             * about 1 s of CPU; see libimsafe(3)) */
     IMSAFE_OPT_MAX_CPU_MS = 36,            /* 0..86400000, default 0 (no CPU deadline) */
+    IMSAFE_OPT_APNG = 39,                   /* IMSAFE_APNG_KEEP (default) | _FLATTEN (0.2.0) */
 } imsafe_opt;
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
@@ -363,6 +365,11 @@ typedef enum imsafe_opt {
  * block (limit.ratio cannot bound what a small file declares). */
 #define IMSAFE_JPEG_ARITHMETIC_REJECT 0
 #define IMSAFE_JPEG_ARITHMETIC_ALLOW 1
+
+/* An animated PNG: kept animated (every frame validated and rebuilt), or
+ * flattened to its default image (note.animation_dropped). */
+#define IMSAFE_APNG_KEEP 0
+#define IMSAFE_APNG_FLATTEN 1
 
 #define IMSAFE_PNG_FILTERS_NONE 0     /* no row filter: fastest, larger */
 #define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */
@@ -387,7 +394,7 @@ typedef enum imsafe_feature {
     IMSAFE_FEATURE_ICC_PROFILE = 4,      /* any image carrying an ICC profile */
     IMSAFE_FEATURE_PNG_INTERLACED = 5,
     IMSAFE_FEATURE_APNG = 6,
-    IMSAFE_FEATURE_ARCHIVES = 7          /* zip, zip-based types and gzip */
+    IMSAFE_FEATURE_ARCHIVES = 7,          /* zip, zip-based types and gzip */
 } imsafe_feature;
 #define IMSAFE_FEATURE_COUNT 8
 

@@ -48,7 +48,7 @@ struct imsafe_policy {
     int frozen;
     int refs; /* atomic */
     long header_version;
-    int64_t opt[IMSAFE_OPT_MAX_CPU_MS + 1];
+    int64_t opt[IMSAFE_OPT_APNG + 1];
     unsigned char action[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];
@@ -409,6 +409,28 @@ struct imsafe__palette;
 void imsafe__png_set_palette(png_structp png, png_infop info,
                              const struct imsafe__palette *p);
 #endif
+
+/* APNG (apng.c): what png.c's walk established about an animated PNG,
+ * first to imsafe__apng_check() (the frame walk and every limit, before
+ * any pixel is decoded), then with png.c's still rebuild of the default
+ * image (a whole PNG in still[0..still_len), made by libpng) to
+ * imsafe__apng_rebuild().  apng.c walks the frames,
+ * decodes and re-encodes each one after the default image and writes the
+ * animated output into job->out.  0, or -1 when the job was rejected or
+ * the allocator failed. */
+struct imsafe__apng_src {
+    uint32_t width, height;
+    uint8_t depth, color, interlace;
+    int plte_entries;
+    const uint8_t *plte;                /* plte_entries x R,G,B of the input */
+    const struct imsafe__palette *pal;  /* the canonical palette (colour type 3) */
+    const uint8_t *lut;                 /* input to canonical indices; NULL: identity */
+    size_t first_chunk;                 /* offset of the chunk after IHDR */
+    size_t iend_off;                    /* offset of the IEND chunk */
+};
+int imsafe__apng_check(struct imsafe__job *job, const struct imsafe__apng_src *s);
+int imsafe__apng_rebuild(struct imsafe__job *job, const struct imsafe__apng_src *s,
+                         const uint8_t *still, size_t still_len);
 
 /* EXIF orientation (exif.c): 1..8, or 0 when absent; -1 when the EXIF is
  * malformed (the caller ignores it and notes note.exif_ignored). */

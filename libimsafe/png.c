@@ -24,7 +24,8 @@
  *   dropped tEXt zTXt iTXt tIME eXIf pHYs bKGD sBIT hIST sPLT
  *           oFFs pCAL sCAL sTER cICP mDCV cLLI and every unknown ancillary
  *           chunk, malformed or not (note.metadata_dropped), APNG
- *           animation (the default image is kept), a suggested palette in
+ *           animation under apng = flatten (the default image is kept;
+ *           under apng = keep apng.c rebuilds every frame), a suggested palette in
  *           truecolour images, bytes after IEND; sRGB when an iCCP that is
  *           kept comes with it (note.repaired: iCCP takes precedence)
  *   rejected a CRC error, a malformed critical chunk, a malformed chunk that
@@ -455,7 +456,9 @@ static int apng_finish(struct imsafe__job *job, const struct pngwalk *w)
     if (k != NULL)
         return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE,
                               "animated PNG switched off by the operator: %s", k->message), -1;
-    imsafe__note(job, IMSAFE_R_NOTE_ANIMATION_DROPPED);
+    /* apng = keep: apng.c rebuilds the animation after the still image */
+    if (imsafe__opt(job->policy, IMSAFE_OPT_APNG) == IMSAFE_APNG_FLATTEN)
+        imsafe__note(job, IMSAFE_R_NOTE_ANIMATION_DROPPED);
     return 0;
 }
 
@@ -1095,6 +1098,44 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------------ APNG */
+
+/*
+ * apng = keep: the default image is rebuilt here as a still PNG, into a
+ * buffer of its own (job->out may stream to a sink), with every check of
+ * the still path; apng.c then writes the animated output around it into
+ * job->out, rebuilding every other frame.
+ */
+static int rebuild_animated(struct imsafe__job *job, const struct pngwalk *w)
+{
+    struct imsafe__palette pal;
+    uint8_t lut[256];
+    struct imsafe__apng_src src = {
+        .width = w->width, .height = w->height, .depth = w->depth, .color = w->color,
+        .interlace = w->interlace, .plte_entries = w->plte_entries, .plte = w->plte,
+        .first_chunk = 8 + 12 + 13, .iend_off = w->iend_end - 12,
+    };
+    if (w->color == 3) {
+        if (!IMSAFE_ASSERT(canon_palette(w, &pal, lut) == 0)) {
+            job->internal_error = 1;
+            return -1;
+        }
+        src.pal = &pal;
+        src.lut = pal.identity ? NULL : lut;
+    }
+    if (imsafe__apng_check(job, &src) != 0)
+        return -1;
+    struct imsafe__buf out = job->out, still;
+    imsafe__buf_init(&job->out, job);
+    int rc = rebuild(job, w);
+    still = job->out;
+    job->out = out;
+    if (rc == 0)
+        rc = imsafe__apng_rebuild(job, &src, still.data, still.len);
+    imsafe__buf_free(&still);
+    return rc;
+}
+
 /* ------------------------------------------------------------ entry */
 
 imsafe_status imsafe__png_sanitize(struct imsafe__job *job)
@@ -1110,7 +1151,9 @@ imsafe_status imsafe__png_sanitize(struct imsafe__job *job)
         if (w.metadata)
             imsafe__note(job, IMSAFE_R_NOTE_METADATA_DROPPED);
         resolve_srgb_iccp(job, &w);
-        if (imsafe__buf_presize(&job->out, w.iend_end) == 0 && rebuild(job, &w) == 0)
+        int keep = w.animated && imsafe__opt(job->policy, IMSAFE_OPT_APNG) == IMSAFE_APNG_KEEP;
+        if (imsafe__buf_presize(&job->out, w.iend_end) == 0 &&
+            (keep ? rebuild_animated(job, &w) : rebuild(job, &w)) == 0)
             imsafe__accept(job, IMSAFE_SANITIZED);
     }
     /* every failure above rejected already, unless the allocator failed */

@@ -84,6 +84,8 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      * every call, and a deadline makes the verdict depend on the machine
      * and its load; hosts that want a hard stop set it */
     {IMSAFE_OPT_MAX_CPU_MS, "max_cpu_ms", 0, 86400000LL, 0},
+    /* keep: stickers and reactions stay animated, every frame rebuilt */
+    {IMSAFE_OPT_APNG, "apng", IMSAFE_APNG_KEEP, IMSAFE_APNG_FLATTEN, IMSAFE_APNG_KEEP},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

@@ -179,6 +179,8 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
     R(LIMIT_TIME, "limit.time", "the call ran past its CPU or wall-clock deadline"),
+    R(MALFORMED_APNG_FRAME_DATA, "malformed.apng.frame_data",
+      "an APNG frame's image data does not decode to exactly that frame"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -170,6 +170,8 @@ int main(void)
         "pngsuite/g03n2c08.png", "pngsuite/cs3n3p08.png", "pngsuite/ct1n0g04.png",
         "pngsuite/z09n2c08.png", "pngsuite/s01i3p01.png", "pngsuite/f04n2c08.png",
         "pngsuite/xcsn0g01.png", "pngsuite/xdtn0g01.png",
+        /* APNG kept animated: a palette remapped per frame, split fdAT */
+        "png-extra/pillow/apng/mode_palette_alpha.png", "png-extra/pillow/apng/split_fdat.png",
     };
     for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
         torture(small[i], 0);
