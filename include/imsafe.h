@@ -292,11 +292,13 @@ typedef enum imsafe_reason {
     IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING = 106,
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
     IMSAFE_R_LIMIT_RATIO = 108,
-    IMSAFE_R_LIMIT_WORK = 109
+    IMSAFE_R_LIMIT_WORK = 109,
+    IMSAFE_R_MALFORMED_WEBP_HUFFMAN = 123,
+    IMSAFE_R_MALFORMED_WEBP_VP8L = 124
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 110
+#define IMSAFE_REASON_COUNT 125
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);

@@ -178,6 +178,10 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the declared image is larger than its compressed data can describe at all"),
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
+    R(MALFORMED_WEBP_HUFFMAN, "malformed.webp.huffman",
+      "a VP8L prefix code is incomplete, over-subscribed or out of range"),
+    R(MALFORMED_WEBP_VP8L, "malformed.webp.vp8l",
+      "a VP8L bitstream header or transform is malformed"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -30,12 +30,25 @@ static int well_formed(const char *name)
     return cls && dots >= 1 && dots <= 2 && name[strlen(name) - 1] != '.';
 }
 
+/* Values allocated to work merged separately may leave a gap in the
+ * enum: a gap has neither a name nor a header constant (check_header). */
+static int gaps(void)
+{
+    int g = 0;
+    for (int i = 1; i < IMSAFE_REASON_COUNT; i++)
+        g += imsafe_reason_name((imsafe_reason)i) == NULL &&
+             imsafe_reason_meaning((imsafe_reason)i) == NULL;
+    return g;
+}
+
 static void check_table(void)
 {
     TU_CHECK(strcmp(imsafe_reason_name(IMSAFE_R_NONE), "none") == 0, "R_NONE name");
     for (int i = 1; i < IMSAFE_REASON_COUNT; i++) {
         const char *n = imsafe_reason_name((imsafe_reason)i);
         const char *m = imsafe_reason_meaning((imsafe_reason)i);
+        if (n == NULL && m == NULL)
+            continue; /* a gap */
         TU_CHECK(n != NULL && well_formed(n), "reason %d: name %s malformed", i, n ? n : "NULL");
         TU_CHECK(m != NULL && strlen(m) > 10, "reason %d: no meaning", i);
         TU_CHECK(n && imsafe_reason_from_name(n) == i, "reason %d: name not unique or not found", i);
@@ -67,8 +80,8 @@ static void check_header(void)
                  value, n ? n : "nothing");
     }
     fclose(f);
-    TU_CHECK(seen == IMSAFE_REASON_COUNT, "header has %d reason constants, count is %d", seen,
-             IMSAFE_REASON_COUNT);
+    TU_CHECK(seen == IMSAFE_REASON_COUNT - gaps(), "header has %d reason constants, count is "
+             "%d with %d gaps", seen, IMSAFE_REASON_COUNT, gaps());
 }
 
 /* ".It Sy name" entries of the reasons man page, both ways. */
@@ -90,7 +103,7 @@ static void check_man_page(void)
     }
     fclose(f);
     for (int i = 1; i < IMSAFE_REASON_COUNT; i++)
-        TU_CHECK(listed[i] == 1, "%s listed %d times in the man page",
+        TU_CHECK(listed[i] == 1 || imsafe_reason_name((imsafe_reason)i) == NULL, "%s listed %d times in the man page",
                  imsafe_reason_name((imsafe_reason)i), listed[i]);
 }
 
