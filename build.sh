@@ -27,6 +27,7 @@ TEST_PACKAGES="
   zip unzip libarchive-tools 7zip
   php-cli
   webp
+  libwebp-dev
 "
 
 top=$(cd "$(dirname "$0")" && pwd)

@@ -626,8 +626,12 @@ imsafe_reason imsafe__vp8l_check(struct imsafe__job *job, const uint8_t *bits, s
 {
     struct vp8l *v = imsafe__alloc(job, sizeof *v);
     imsafe_reason r = IMSAFE_R_NONE;
-    if (v == NULL)
+    if (v == NULL) {
+        /* over budget (already rejected) or the allocator failed
+         * (job->alloc_failed): either way the job ends here */
+        imsafe__reject(job, IMSAFE_R_LIMIT_MEMORY, "VP8L: no memory for the reader");
         return IMSAFE_R_LIMIT_MEMORY;
+    }
     memset(v, 0, sizeof *v);
     v->job = job;
     v->br.p = bits;
