@@ -21,10 +21,12 @@
  *     FUZZ_SLACK_BYTES: every allocation goes through the budget;
  *   - no false rejection: when libwebp (WebPDecodeARGB on the stream
  *     wrapped in a RIFF; an alpha stream gets a VP8L header in front)
- *     decodes a stream of at most 1 MP, our check passes it, unless it
- *     hit a limit or one of the two places where we are stricter on
- *     purpose (a simple distance code naming a symbol past 40, more
- *     groups than entropy tiles; see vp8l.c).
+ *     decodes a stream of at most 256 K pixels, our check passes it, unless it
+ *     hit a limit or one of the places where we are stricter on purpose
+ *     (a simple distance code naming a symbol past 40, more groups than
+ *     entropy tiles, a stream that ends inside its prefix codes: libwebp
+ *     reads zero bits past the end and notices only where it looks; see
+ *     vp8l.c).
  * The converse is not a property: when our check passes, libwebp may still
  * fail on the main image's pixels, which we leave to it; a status code
  * cannot tell those failures from header ones.
@@ -35,7 +37,7 @@
 
 #define VP8L_BUDGET (64u << 20)
 #define VP8L_MAX_WORK 20000000
-#define ORACLE_MAX_PIXELS (1u << 20)
+#define ORACLE_MAX_PIXELS (1u << 18)
 
 static const imsafe_policy *pol;
 
@@ -93,7 +95,8 @@ static int libwebp_decodes(const uint8_t *s, size_t n, uint32_t w, uint32_t h, i
 static int stricter_on_purpose(const char *detail)
 {
     return strstr(detail, "names a symbol past") != NULL ||
-           strstr(detail, "more prefix-code groups than entropy tiles") != NULL;
+           strstr(detail, "more prefix-code groups than entropy tiles") != NULL ||
+           strstr(detail, "the stream ends inside") != NULL;
 }
 
 static void run(const uint8_t *s, size_t n, uint32_t w, uint32_t h, int alpha)

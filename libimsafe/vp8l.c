@@ -56,9 +56,13 @@
  *
  * Stricter than libwebp, on purpose: a simple code naming a symbol outside
  * its alphabet (libwebp ignores that symbol; only the distance alphabet,
- * 40 symbols, can be overrun by an 8-bit symbol) and more groups than the
+ * 40 symbols, can be overrun by an 8-bit symbol); more groups than the
  * entropy image has pixels (groups nobody uses, which libwebp still reads;
- * its own encoder never writes them).
+ * its own encoder never writes them); and a stream that ends before its
+ * last prefix code does.  libwebp's reader hands out zero bits past the
+ * end and sets its end-of-stream flag only when it refills its window, so
+ * a code cut short, or any stream under 8 bytes, can pass there; here a
+ * read past the end is truncation, never padding (THREATS.md row 15).
  *
  * Bounds: sub-images are at most DIV_ROUND_UP(w, 4) x DIV_ROUND_UP(h, 4)
  * pixels (the palette 256 x 1), decoded one at a time into a buffer
