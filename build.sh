@@ -26,6 +26,8 @@ TEST_PACKAGES="
   valgrind
   zip unzip libarchive-tools 7zip
   php-cli
+  webp
+  libwebp-dev
 "
 
 top=$(cd "$(dirname "$0")" && pwd)

@@ -33,7 +33,9 @@ unsupported.jpeg.arithmetic 0.2.0
 limit.ratio 0.2.0
 limit.work 0.2.0
 limit.time 0.2.0
-malformed.apng.frame_data 0.2.0'    # lines "name version"
+malformed.apng.frame_data 0.2.0
+malformed.webp.huffman 0.2.0
+malformed.webp.vp8l 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy icc tar"
+targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -36,8 +36,8 @@ make -C "$build" -j"$(nproc)" libimsafe.la
 py=$(sed -n 's/^IMSAFE_PYTHON = //p' "$build/Makefile")
 [ -x "$py" ] || { echo "configure found no python3 with Pillow (python3-pil)" >&2; exit 1; }
 
-deps_cflags=$(pkg-config --cflags libpng libjpeg zlib lcms2)
-deps_libs="$(pkg-config --libs libpng libjpeg zlib lcms2) -lgif -lm"
+deps_cflags=$(pkg-config --cflags libpng libjpeg zlib lcms2 libwebp)
+deps_libs="$(pkg-config --libs libpng libjpeg zlib lcms2 libwebp) -lgif -lm"
 for t in $targets; do
     # shellcheck disable=SC2086
     $CC $CFLAGS -I"$top/include" -I"$top/libimsafe" -I"$build" $deps_cflags \
@@ -83,6 +83,7 @@ for t in $targets; do
     gif) set -- "$corpus/gif" "$corpus/exploits" "$seeds/fixtures/gif" ;;
     zip) set -- "$seeds/fixtures/zip" "$seeds/fixtures/types" ;;
     tar) set -- "$seeds/fixtures/tar" "$seeds/fixtures/zip" ;;
+    vp8l) set -- "$corpus/webp" "$seeds/fixtures/vp8l" ;;
     filename | policy | icc) set -- "$seeds/text/$t" ;;
     *) set -- "$corpus" "$seeds/fixtures" ;;
     esac

@@ -295,10 +295,12 @@ typedef enum imsafe_reason {
     IMSAFE_R_LIMIT_WORK = 109,
     IMSAFE_R_LIMIT_TIME = 115, /* the call ran past its CPU or wall-clock deadline (0.2.0) */
     IMSAFE_R_MALFORMED_APNG_FRAME_DATA = 120, /* an APNG frame's data is not exactly the frame (0.2.0) */
+    IMSAFE_R_MALFORMED_WEBP_HUFFMAN = 123,
+    IMSAFE_R_MALFORMED_WEBP_VP8L = 124,
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 121
+#define IMSAFE_REASON_COUNT 125
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);

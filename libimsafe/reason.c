@@ -181,6 +181,10 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
     R(LIMIT_TIME, "limit.time", "the call ran past its CPU or wall-clock deadline"),
     R(MALFORMED_APNG_FRAME_DATA, "malformed.apng.frame_data",
       "an APNG frame's image data does not decode to exactly that frame"),
+    R(MALFORMED_WEBP_HUFFMAN, "malformed.webp.huffman",
+      "a VP8L prefix code is incomplete, over-subscribed or out of range"),
+    R(MALFORMED_WEBP_VP8L, "malformed.webp.vp8l",
+      "a VP8L bitstream header or transform is malformed"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)
