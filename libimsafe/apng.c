@@ -33,8 +33,10 @@
  * Lossless: every frame decodes to the same pixels, with the same region,
  * delay, dispose and blend, so a viewer composites the same animation.
  * A rebuilt APNG sanitized again is byte-identical (the encoders are
- * deterministic and the palette is canonical already).  Interlaced
- * frames come out non-interlaced, like the still image.  libpng's longjmp
+ * deterministic and the palette is canonical already).  An interlaced
+ * animation stays interlaced, like the still image (png.c rebuilds the
+ * default image pass by pass, and every frame shares its IHDR's interlace
+ * method); a frame is small enough to hold whole.  libpng's longjmp
  * stays in this file.
  */
 #include <setjmp.h>
@@ -618,7 +620,9 @@ static int recode_frame(struct frameio *io, const struct imsafe__apng_src *s,
             goto done;
         }
     io->writing = 1;
-    png_set_IHDR(wr, wi, f->w, f->h, s->depth, s->color, PNG_INTERLACE_NONE,
+    /* png_write_image() writes the seven passes itself when interlaced */
+    png_set_IHDR(wr, wi, f->w, f->h, s->depth, s->color,
+                 s->interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (s->color == 3)
         imsafe__png_set_palette(wr, wi, s->pal);

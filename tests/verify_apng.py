@@ -24,8 +24,8 @@ independent of libpng, reads input and output.  The output must:
   disposal and blend values per frame as Pillow reads them;
 - come from the same default-image choice (Pillow's "default_image").
 Two limits of Debian's Pillow 9.4 are worked around: it cannot composite
-an interlaced APNG (TypeError; the stored frames are compared and the
-output must composite), and it composites palette APNGs in index space
+an interlaced APNG (TypeError; the stored frames are compared, and an
+output that is not interlaced must composite), and it composites palette APNGs in index space
 (disposal fills index 0, blending pastes indices), so for a palette
 image whose canonical palette reordered the indices only the stored
 frames decide.
@@ -185,8 +185,13 @@ def judge(inp, outp):
     except TypeError:
         # Debian's Pillow 9.4 cannot composite an interlaced APNG at all
         # ("function takes at most 3 arguments"): the stored frames were
-        # compared above; the output must composite.
-        frames(outp)
+        # compared above.  The output stays interlaced (libimsafe keeps the
+        # input's interlace method), so it cannot composite either; an
+        # output that is not interlaced must.
+        with open(outp, "rb") as f:
+            head = f.read(33)
+        if len(head) < 33 or head[28] != 1:
+            frames(outp)
         return None
     except Exception as e:  # Pillow refuses: nothing to compare with
         return "Pillow cannot read the input: %s" % type(e).__name__
