@@ -259,24 +259,42 @@ static int walk(struct imsafe__job *job, struct anim *a)
     return 0;
 }
 
-/*
- * Work: every frame is inflated twice (the exactness check, then libpng),
- * unfiltered and filtered again, and deflated; charged as the frames'
- * samples, the unit of max_work.  This is the one place that charges the
- * animation's work; a per-call work helper takes this sum when there is
- * one.
- */
-static int check_work(struct imsafe__job *job, const struct anim *a)
+/* Bytes of filtered scanlines the frame's data must inflate to. */
+static uint64_t frame_need(const struct anim *a, const struct frame *f)
 {
     const struct imsafe__apng_src *s = a->s;
-    static const uint8_t channels[7] = {1, 0, 3, 1, 2, 0, 4};
-    uint64_t samples = a->area * channels[s->color] * 2u; /* area <= 2^40 */
-    uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_WORK);
-    if (samples <= max)
-        return 0;
-    return imsafe__reject(job, IMSAFE_R_LIMIT_WORK,
-                          "%u frames: %llu samples of work, limit %llu", a->count,
-                          (unsigned long long)samples, (unsigned long long)max), -1;
+    return filtered_size(f->w, f->h, bits_per_pixel(s->color, s->depth), s->interlace);
+}
+
+/*
+ * Work, in png.c's units (imsafe_private.h): a frame's rows are inflated
+ * twice (the exactness check, then libpng), unfiltered, filtered again and
+ * deflated, and its data is read twice.  The default image is png.c's
+ * still rebuild, charged there.  Checked from the walk before any frame is
+ * decoded, and charged again frame by frame as the frames are rebuilt.
+ */
+static int frame_units(const struct anim *a, const struct frame *f, uint64_t *units)
+{
+    uint64_t rows, data;
+    if (__builtin_mul_overflow(frame_need(a, f), 2u * IMSAFE__WORK_PNG_BYTE, &rows) ||
+        __builtin_mul_overflow(f->bytes, 2u * IMSAFE__WORK_PNG_IDAT_BYTE, &data) ||
+        __builtin_add_overflow(rows, data, units))
+        return -1;
+    return 0;
+}
+
+static int check_work(struct imsafe__job *job, const struct anim *a)
+{
+    uint64_t total = 0, u;
+    for (uint32_t i = 0; i < a->count; i++) {
+        if (a->f[i].is_default)
+            continue;
+        if (frame_units(a, &a->f[i], &u) != 0 || __builtin_add_overflow(total, u, &total)) {
+            total = UINT64_MAX; /* over any limit */
+            break;
+        }
+    }
+    return imsafe__work_expect(job, total, "APNG frames");
 }
 
 /* ------------------------------------------------- frame data checks */
@@ -318,12 +336,6 @@ static int next_piece(const struct imsafe__job *job, const struct imsafe__apng_s
  * deflate ratio floor (1032:1, see png.c) is checked first, so a frame
  * bomb is refused before it is inflated.
  */
-static uint64_t frame_need(const struct anim *a, const struct frame *f)
-{
-    const struct imsafe__apng_src *s = a->s;
-    return filtered_size(f->w, f->h, bits_per_pixel(s->color, s->depth), s->interlace);
-}
-
 static int check_ratio(struct imsafe__job *job, const struct anim *a, const struct frame *f,
                        uint32_t index)
 {
@@ -692,6 +704,9 @@ static int emit_frame(struct imsafe__job *job, const struct anim *a, uint32_t i,
     imsafe__buf_init(&src, job);
     imsafe__buf_init(&enc, job);
     int rc = -1;
+    uint64_t units;
+    if (frame_units(a, f, &units) != 0 || imsafe__work_charge(job, units, "APNG frame") != 0)
+        goto done;
     if (check_frame_data(job, a, f, i) != 0 || synth_frame(job, a, f, &src) != 0)
         goto done;
     struct frameio io = {.job = job, .index = i, .src = src.data, .src_len = src.len,
