@@ -95,7 +95,6 @@ struct gif_facts {
     uint64_t max_line;         /* widest frame (decode line buffer) */
     uint64_t max_clip;         /* largest clipped frame (pixels) */
     uint64_t total_px;         /* pixels of all frames, before clipping */
-    uint64_t lzw_bytes;        /* LZW data bytes of all frames */
     uint64_t work;             /* units of work of the frames so far */
     size_t end;                /* offset just after the trailer */
     int fit;                   /* screen width (1) / height (2) was 0: the
@@ -594,21 +593,17 @@ static imsafe_status check_ratio(struct imsafe__job *job, const struct gif_facts
 
 /*
  * limit.work, as frames are met: each frame's pixels are walked here (LZW
- * codes), decoded by giflib, checked and LZW-coded again; its LZW bytes
- * cost their entropy decoding.  The frames so far are charged together
+ * codes), decoded by giflib, checked and LZW-coded again.  The frames so
+ * far are charged together
  * against max_work before this frame's codes are walked, so a file of many
  * cheap-to-send frames stops at the first one over, and the whole file is
  * known to fit before the rebuild starts (which charges the same as it
  * goes).
  */
-static int check_work(struct imsafe__job *job, struct gif_facts *f, uint64_t area,
-                      uint64_t bytes)
+static int check_work(struct imsafe__job *job, struct gif_facts *f, uint64_t area)
 {
-    if (bytes == UINT64_MAX)
-        bytes = 0; /* cut short: lzw_check rejects it as truncated */
-    /* area < 2^32, bytes <= in_len <= 2^40, frames <= 10^6: no overflow */
-    f->lzw_bytes += bytes;
-    f->work += area * IMSAFE__WORK_GIF_PIXEL + bytes * IMSAFE__WORK_GIF_LZW_BYTE;
+    /* area < 2^32, frames <= 10^6: no overflow */
+    f->work += area * IMSAFE__WORK_GIF_PIXEL;
     return imsafe__work_expect(job, f->work, "GIF frames");
 }
 
@@ -648,7 +643,7 @@ static imsafe_status walk_image(struct imsafe__job *job, struct cursor *c, struc
                               (unsigned long long)f->frames, min);
     uint64_t area = (uint64_t)u16le(d + 4) * u16le(d + 6), bytes = chain_bytes(c);
     if (check_ratio(job, f, area, bytes) != IMSAFE_OK || imsafe__rejected(job) ||
-        check_work(job, f, area, bytes) != 0)
+        check_work(job, f, area) != 0)
         return IMSAFE_OK;
     lzw_init(z, min, area);
     return lzw_reject(job, lzw_check(c, z), f->frames, z);
@@ -1306,8 +1301,6 @@ static imsafe_status rebuild(struct imsafe__job *job, const struct gif_facts *f)
     if (r.line == NULL || r.frame == NULL)
         goto done;
     if (r.to_png && (r.canvas = imsafe__alloc(job, (size_t)f->sw * f->sh)) == NULL)
-        goto done;
-    if (imsafe__work_charge(job, f->lzw_bytes * IMSAFE__WORK_GIF_LZW_BYTE, "GIF data") != 0)
         goto done;
     r.dec = DGifOpen(&rd, read_in, &err);
     if (r.dec == NULL) {

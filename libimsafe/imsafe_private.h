@@ -263,16 +263,16 @@ int imsafe__inflate_init(struct imsafe__job *job, z_stream *zs, int window_bits)
  * All return 0 to go on, -1 after rejecting the job.
  */
 #define IMSAFE__WORK_POLL (1u << 22) /* about 1 ms of work */
-/* PNG: per byte of filtered scanlines (inflate, unfilter, filter choice,
- * deflate of zero rows: 10.6-13.6 ns a byte) and per byte of IDAT data
- * (the extra cost of incompressible content: 42 ns a byte) */
+/* The units charge what the declared image makes a call do, which a small
+ * file controls; the entropy coding of the bytes actually sent costs on top
+ * of that in proportion to the input (20-50 ns a byte here, as for JPEG's
+ * Huffman data), which max_input_bytes bounds.
+ * PNG: per byte of filtered scanlines, all passes (inflate, unfilter,
+ * filter choice, deflate: 10-13 ns a byte of zero rows).
+ * GIF: per pixel of each frame (LZW walk, decode, index check and LZW
+ * coding: 8-10 ns a pixel of blank frames). */
 #define IMSAFE__WORK_PNG_BYTE 40u
-#define IMSAFE__WORK_PNG_IDAT_BYTE 160u
-/* GIF: per pixel of each frame (LZW check, decode, index check and LZW
- * coding of blank frames: 8.4-12 ns a pixel) and per byte of LZW data
- * (the extra cost of noise: 31 ns a byte) */
 #define IMSAFE__WORK_GIF_PIXEL 40u
-#define IMSAFE__WORK_GIF_LZW_BYTE 120u
 int imsafe__work_expect(struct imsafe__job *job, uint64_t units, const char *what);
 int imsafe__work_charge(struct imsafe__job *job, uint64_t units, const char *what);
 int imsafe__work_clock(struct imsafe__job *job);

@@ -628,19 +628,15 @@ static int check_ratio(struct imsafe__job *job, const struct pngwalk *w)
 }
 
 /*
- * limit.work, known from IHDR and the chunk walk before libpng allocates a
- * row: every byte of filtered scanlines is inflated, unfiltered, filtered
- * again (libpng's heuristic tries each filter) and deflated; every IDAT
- * byte costs its entropy decoding, which a blank image hardly has and
- * noise has in full.  The rebuild charges the same as it goes (per row).
+ * limit.work, known from IHDR before libpng allocates a row: every byte
+ * of filtered scanlines is inflated, unfiltered, filtered again (libpng's
+ * heuristic tries each filter) and deflated.  The rebuild charges the same
+ * as it goes (per row).
  */
 static int check_work(struct imsafe__job *job, const struct pngwalk *w)
 {
-    /* filtered_size < 2^44 (limit.ratio passed: <= 1032 x in_len), idat
-     * bytes <= in_len: the products fit */
-    uint64_t work = filtered_size(w) * IMSAFE__WORK_PNG_BYTE +
-                    w->idat_bytes * IMSAFE__WORK_PNG_IDAT_BYTE;
-    return imsafe__work_expect(job, work, "PNG rows and data");
+    /* filtered_size < 2^51 (limit.ratio passed: <= 1032 x in_len): fits */
+    return imsafe__work_expect(job, filtered_size(w) * IMSAFE__WORK_PNG_BYTE, "PNG rows");
 }
 
 static int walk(struct imsafe__job *job, struct pngwalk *w)
@@ -1080,9 +1076,7 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
     io.writing = 1;
     write_header(wr, wi, job, w, &pal);
     io.writing = 0;
-    /* the IDAT bytes are decoded at once, the rows as they come */
-    if (imsafe__work_charge(job, w->idat_bytes * IMSAFE__WORK_PNG_IDAT_BYTE, "PNG data") != 0 ||
-        (mem = imsafe__calloc(job, 1, rowbytes)) == NULL || stream_rows(&io, rd, wr, mem) != 0)
+    if ((mem = imsafe__calloc(job, 1, rowbytes)) == NULL || stream_rows(&io, rd, wr, mem) != 0)
         goto done;
     io.writing = 0;
     if (io.pos != w->idat_end && check_idat_stream(job, w) != 0)

@@ -72,13 +72,13 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      IMSAFE_JPEG_ARITHMETIC_ALLOW, IMSAFE_JPEG_ARITHMETIC_REJECT},
     /* work units a call may spend decoding and re-encoding (budget.c,
      * imsafe_private.h: the weights).  Measured on a 2-core 2026 server,
-     * user + system CPU of imsafe-check on each format's worst case, units
-     * from the charging formulas: JPEG 64 scans over 60 MP 0.25 ns a unit;
-     * PNG 60 MP 16-bit zero rows 0.24-0.26, 2000x1500 RGB noise 0.25;
-     * GIF 1000 blank frames 0.26, 11 blank 4096x4096 frames 0.21-0.24,
-     * noise 0.21-0.26.  So 4e9 is about 1 s of CPU, ten times what a 60 MP
-     * camera JPEG with libjpeg's standard progression needs, and far above
-     * every file of the corpora and the benchmark set */
+     * user + system CPU of imsafe-check on the dearest inputs a small file
+     * can be, units from the charging formulas: JPEG 64 scans over 60 MP
+     * 0.23 ns a unit; PNG 60 MP 16-bit zero rows 0.24-0.26, interlaced
+     * 0.25; GIF 1000 blank frames 0.26, 11 blank 4096x4096 frames
+     * 0.21-0.24.  So 4e9 is about 1 s of CPU, ten times what a 60 MP camera
+     * JPEG with libjpeg's standard progression needs; the dearest file of
+     * the corpora needs 5.8e8 units, of the benchmark set 3.1e8 */
     {IMSAFE_OPT_MAX_WORK, "max_work", 1, 1024 * TiB, 4000000000LL},
     /* a per-call CPU deadline, off by default: work units already bound
      * every call, and a deadline makes the verdict depend on the machine
