@@ -269,18 +269,13 @@ static uint64_t frame_need(const struct anim *a, const struct frame *f)
 /*
  * Work, in png.c's units (imsafe_private.h): a frame's rows are inflated
  * twice (the exactness check, then libpng), unfiltered, filtered again and
- * deflated, and its data is read twice.  The default image is png.c's
+ * deflated: its declared scanlines count twice.  The default image is png.c's
  * still rebuild, charged there.  Checked from the walk before any frame is
  * decoded, and charged again frame by frame as the frames are rebuilt.
  */
 static int frame_units(const struct anim *a, const struct frame *f, uint64_t *units)
 {
-    uint64_t rows, data;
-    if (__builtin_mul_overflow(frame_need(a, f), 2u * IMSAFE__WORK_PNG_BYTE, &rows) ||
-        __builtin_mul_overflow(f->bytes, 2u * IMSAFE__WORK_PNG_IDAT_BYTE, &data) ||
-        __builtin_add_overflow(rows, data, units))
-        return -1;
-    return 0;
+    return __builtin_mul_overflow(frame_need(a, f), 2u * IMSAFE__WORK_PNG_BYTE, units) ? -1 : 0;
 }
 
 static int check_work(struct imsafe__job *job, const struct anim *a)
