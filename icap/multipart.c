@@ -271,6 +271,10 @@ static int parse_headers(struct mp_reader *r, size_t *pos, struct mp_part *p)
             *pos += 2;
             return have_cd ? MP_OK : MP_ERR_SYNTAX; /* RFC 7578 4.2: MUST */
         }
+        /* a delimiter inside the header block: another reader would end
+         * the part here (RFC 2046: it must not occur inside a part) */
+        if (e - *pos >= r->delim_len - 2 && memcmp(r->buf + *pos, r->delim + 2, r->delim_len - 2) == 0)
+            return MP_ERR_AMBIGUOUS;
         rc = parse_header((const char *)r->buf + *pos, e - *pos, p, &have_cd);
         if (rc != MP_OK)
             return rc;
@@ -322,6 +326,11 @@ int mp_next(struct mp_reader *r, struct mp_part *p)
     if ((rc = parse_headers(r, &pos, p)) != MP_OK)
         return fail(r, rc);
     p->body_off = pos;
+    /* "...\r\n\r\n--boundary": the blank line's CRLF would also serve as
+     * the delimiter's, and readers differ on whether the body is empty
+     * (fuzz_multipart found it) */
+    if (r->len - pos >= dash_len && memcmp(r->buf + pos, r->delim + 2, dash_len) == 0)
+        return fail(r, MP_ERR_AMBIGUOUS);
     hit = memmem(r->buf + pos, r->len - pos, r->delim, r->delim_len);
     if (hit == NULL)
         return fail(r, MP_ERR_TRUNCATED);
