@@ -87,13 +87,14 @@ static int cfg_preview;        /* Preview bytes offered in OPTIONS; 0: none */
 static char cfg_types[MAX_TYPES][TYPE_BYTES];
 static int cfg_ntypes = -1;    /* -1: DEFAULT_TYPES */
 
+static int cfg_set_policy_file(const char *directive, const char **argv, void *setdata);
 static int cfg_set_types(const char *directive, const char **argv, void *setdata);
 static int cfg_set_mode(const char *directive, const char **argv, void *setdata);
 static int cfg_set_isolation(const char *directive, const char **argv, void *setdata);
 static int cfg_set_partial(const char *directive, const char **argv, void *setdata);
 
 static struct ci_conf_entry conf_variables[] = {
-    {"PolicyFile", &cfg_policy_file, ci_cfg_set_str, NULL},
+    {"PolicyFile", NULL, cfg_set_policy_file, NULL},
     {"MaxBodyBytes", &cfg_max_body, ci_cfg_size_off, NULL},
     {"Types", NULL, cfg_set_types, NULL},
     {"Isolation", NULL, cfg_set_isolation, NULL},
@@ -1148,6 +1149,31 @@ static int srv_end_of_data(ci_request_t *req)
 
 /* ------------------------------------------------------------- config */
 
+/*
+ * The file is read and parsed here, while c-icap reads its configuration:
+ * a directive that fails stops c-icap with the file:line of the policy
+ * error (a failing post-init would only disable the service and leave
+ * c-icap running).  The policy in force is built again in post-init, once
+ * every srv_imsafe.* setting is known.
+ */
+static int cfg_set_policy_file(const char *directive, const char **argv, void *setdata)
+{
+    imsafe_policy *p;
+    char *path;
+
+    (void)setdata;
+    if (argv[0] == NULL || (path = strdup(argv[0])) == NULL) {
+        ci_debug_printf(1, SRV_NAME ": %s: a file name\n", directive);
+        return 0;
+    }
+    free(cfg_policy_file);
+    cfg_policy_file = path;
+    if ((p = policy_load()) == NULL)
+        return 0;
+    imsafe_policy_unref(p);
+    return 1;
+}
+
 static int cfg_set_types(const char *directive, const char **argv, void *setdata)
 {
     int i;
@@ -1194,7 +1220,15 @@ static int on_off(const char *directive, const char **argv, int *out)
 static int cfg_set_isolation(const char *directive, const char **argv, void *setdata)
 {
     (void)setdata;
-    return on_off(directive, argv, &cfg_isolation);
+    if (!on_off(directive, argv, &cfg_isolation))
+        return 0;
+#ifndef IMSAFE_HAVE_ISOLATION
+    if (cfg_isolation == 1) {
+        ci_debug_printf(1, SRV_NAME ": %s on: this libimsafe has no isolation\n", directive);
+        return 0;
+    }
+#endif
+    return 1;
 }
 
 static int cfg_set_partial(const char *directive, const char **argv, void *setdata)

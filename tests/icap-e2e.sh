@@ -147,6 +147,13 @@ grep -q 'RESPMOD 204 .*/f/small.pdf' "$W/cicap/access.log" &&
     ok "download: small PDF by ICAP 204, large PDF echoed in a 200" ||
     bad "download: PDF ICAP statuses: $(grep pdf "$W/cicap/access.log")"
 
+# over MaxBodyBytes (8M here): refused from Content-Length, and with no
+# length (a chunked upload) once the body passes the limit, never buffered
+"$IMSAFE_PYTHON" -c 'import sys; open(sys.argv[1], "wb").write(b"\xff\xd8" + bytes(9 << 20))' "$W/www/big.jpg"
+code=$(get "$O/f/big.jpg" big.jpg)
+[ "$code" = 403 ] && grep -q "limit.input_bytes" "$W/out/big.jpg" &&
+    ok "download: over MaxBodyBytes rejected from Content-Length" || bad "download: big ($code)"
+
 # ------------------------------------------------------------- uploads
 code=$(post photo.jpg "$S/photo.jpg" image/jpeg)
 last=$(uploads)
@@ -171,6 +178,10 @@ done
 code=$("$IMSAFE_CURL" -s -x "$PROXY" -o "$W/out/put.png" -w '%{http_code}' -T "$W/www/setup.png" "$O/upload/setup.png")
 [ "$code" = 403 ] && grep -q "type.mismatch" "$W/out/put.png" &&
     ok "upload: PUT of a PE named .png blocked" || bad "upload: PUT PE ($code)"
+code=$("$IMSAFE_CURL" -s -x "$PROXY" -o "$W/out/put.big" -w '%{http_code}' -H 'Content-Type: image/jpeg' \
+    -H 'Transfer-Encoding: chunked' -T "$W/www/big.jpg" "$O/upload/big.jpg")
+[ "$code" = 403 ] && grep -q "limit.input_bytes" "$W/out/put.big" &&
+    ok "upload: a chunked upload over MaxBodyBytes rejected" || bad "upload: chunked big ($code)"
 [ "$(uploads)" = 2 ] && ok "upload: no blocked payload reached the origin" ||
     bad "upload: $(uploads) uploads reached the origin, want 2"
 

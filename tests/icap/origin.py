@@ -102,10 +102,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_PUT = do_POST
 
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # Squid closes a connection whose body it refused (a 403 decided
+        # from the headers): not an error of the origin
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def main():
     global DIR, UPLOADS
     portfile, DIR, UPLOADS = sys.argv[1:4]
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     tmp = portfile + ".tmp"
     with open(tmp, "w") as f:
