@@ -43,7 +43,7 @@ rm -rf "$W"
 mkdir -p "$W/www/avatars"
 . "$SRCDIR/tests/icap/lib.sh"
 trap 'icap_stop_all' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 cp "$SET/photo-12mp.jpg" "$W/www/"
 cp "$SET"/avatars/*.jpg "$W/www/avatars/"

@@ -12,7 +12,7 @@ rm -rf "$W"
 mkdir -p "$W"
 . "$IMSAFE_SRCDIR/tests/icap/lib.sh"
 trap 'icap_stop_all' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 printf 'label = "good"\n' > "$W/good"
 printf 'label = "bad"\nmax_width_px = \n' > "$W/bad"

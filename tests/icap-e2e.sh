@@ -28,7 +28,7 @@ rm -rf "$W"
 mkdir -p "$W/www" "$W/uploads" "$W/out"
 . "$IMSAFE_SRCDIR/tests/icap/lib.sh"
 trap 'icap_stop_all' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 FAILS=0
 bad() {

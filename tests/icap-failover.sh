@@ -24,7 +24,7 @@ rm -rf "$W"
 mkdir -p "$W/www" "$W/uploads"
 . "$IMSAFE_SRCDIR/tests/icap/lib.sh"
 trap 'icap_stop_all' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 S=$IMSAFE_SRCDIR/examples/samples
 cp "$S/photo.jpg" "$S/trns-overflow.png" "$W/www/"
