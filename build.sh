@@ -11,7 +11,8 @@ set -eu
 
 # What building needs.
 BUILD_PACKAGES="autoconf automake libtool pkg-config make gcc
-  libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev liblcms2-dev"
+  libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev liblcms2-dev
+  libicapapi-dev"
 # What the tests need: every program or library configure.ac declares with
 # IMSAFE_TEST_PROG / IMSAFE_TEST_LIB has its package here, plus clang for the
 # ASan and libFuzzer builds.  One line per package.
@@ -28,6 +29,9 @@ TEST_PACKAGES="
   php-cli
   webp
   libwebp-dev
+  c-icap
+  squid
+  curl
 "
 
 top=$(cd "$(dirname "$0")" && pwd)
@@ -44,8 +48,17 @@ install_missing() { # install_missing PACKAGE...
     echo "== installing:$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # squid and c-icap are daemons whose packages start them: the tests
+    # start their own on loopback ports, so keep the system ones off
+    # (policy-rc.d 101: "action forbidden", see invoke-rc.d(8))
+    rcd=/usr/sbin/policy-rc.d
+    made_rcd=
+    if [ ! -e "$rcd" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$rcd" && chmod 755 "$rcd" && made_rcd=1
+    fi
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    [ -z "$made_rcd" ] || rm -f "$rcd"
 }
 
 # configure DIR [configure options...]: an out-of-tree build in $top/DIR
@@ -96,7 +109,9 @@ check)
         echo "test corpus not found at $corpus (set IMSAFE_CORPUS; see README.md)" >&2
         exit 2
     }
-    bootstrap --with-corpus="$corpus"
+    # --with-c-icap: the ICAP service module and its end-to-end test
+    # (not in the ASan build below: c-icap itself is not instrumented)
+    bootstrap --with-corpus="$corpus" --with-c-icap
     # The default suite runs with PATH reduced to the programs configure
     # declared and Makefile.am's TEST_UTILS: a test running anything else fails.
     run_suite default build check-reduced-path

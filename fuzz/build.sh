@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l"
+targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -42,8 +42,14 @@ for t in $targets; do
     # shellcheck disable=SC2086
     $CC $CFLAGS -I"$top/include" -I"$top/libimsafe" -I"$build" $deps_cflags \
         -c "$top/fuzz/fuzz_$t.c" -o "$build/fuzz_$t.o"
+    extra=""
+    if [ "$t" = multipart ]; then # the ICAP service's form reader
+        # shellcheck disable=SC2086
+        $CC $CFLAGS -c "$top/icap/multipart.c" -o "$build/multipart.o"
+        extra=$build/multipart.o
+    fi
     # shellcheck disable=SC2086
-    $CC $CFLAGS "$build/fuzz_$t.o" -o "$OUT/fuzz_$t" $LIB_FUZZING_ENGINE \
+    $CC $CFLAGS "$build/fuzz_$t.o" $extra -o "$OUT/fuzz_$t" $LIB_FUZZING_ENGINE \
         "$build/.libs/libimsafe.a" $deps_libs
     cp "$top/fuzz/$t.dict" "$OUT/fuzz_$t.dict"
 done
@@ -84,7 +90,7 @@ for t in $targets; do
     zip) set -- "$seeds/fixtures/zip" "$seeds/fixtures/types" ;;
     tar) set -- "$seeds/fixtures/tar" "$seeds/fixtures/zip" ;;
     vp8l) set -- "$corpus/webp" "$seeds/fixtures/vp8l" ;;
-    filename | policy | icc) set -- "$seeds/text/$t" ;;
+    filename | policy | icc | multipart) set -- "$seeds/text/$t" ;;
     *) set -- "$corpus" "$seeds/fixtures" ;;
     esac
     [ -d "$top/fuzz/regress/$t" ] && set -- "$@" "$top/fuzz/regress/$t"

@@ -137,6 +137,39 @@ def icc_profiles(root):
                 yield path, p
 
 
+# multipart/form-data bodies for fuzz_multipart: "Content-Type value\n" + body
+# (icap/multipart.c), the forms browsers and curl send and the edge cases
+# the reader refuses
+def _form(boundary, parts, close=True, ctype=None):
+    out = []
+    for headers, body in parts:
+        out.append(b"--" + boundary + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body + b"\r\n")
+    data = b"".join(out) + (b"--" + boundary + b"--\r\n" if close else b"")
+    ct = ctype if ctype is not None else b"multipart/form-data; boundary=" + boundary
+    return ct + b"\n" + data
+
+
+_CD = b'Content-Disposition: form-data; name="'
+MULTIPART = {
+    "browser": _form(b"----WebKitFormBoundary7MA4YWxkTrZu0gW", [
+        ([_CD + b'comment"'], b"hello"),
+        ([_CD + b'file"; filename="photo.jpg"', b"Content-Type: image/jpeg"],
+         b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"),
+        ([_CD + b'empty"; filename=""', b"Content-Type: application/octet-stream"], b""),
+    ]),
+    "curl": _form(b"------------------------d74496d66958873e", [
+        ([_CD + b'file"; filename="a.png"', b"Content-Type: image/png"], b"\x89PNG\r\n\x1a\n" + bytes(40)),
+    ], ctype=b'multipart/form-data; boundary="------------------------d74496d66958873e"'),
+    "unterminated": _form(b"b", [([_CD + b'x"'], b"1")], close=False),
+    "filename_star": _form(b"b", [([_CD + b"f\"; filename*=UTF-8''a.jpg"], b"x")]),
+    "dup_filename": _form(b"b", [([_CD + b'f"; filename="a.jpg"; filename="a.php"'], b"x")]),
+    "base64": _form(b"b", [([_CD + b'f"; filename="a.jpg"', b"Content-Transfer-Encoding: base64"], b"/9j/")]),
+    "delim_in_header": _form(b"b", [([_CD + b'f"', b"--b: x"], b"x")]),
+    "quoted_pair": _form(b"b", [([_CD + b'f"; filename="a\\".php"'], b"x")]),
+    "not_form": b"text/plain\nhello",
+}
+
+
 def main():
     out = sys.argv[1]
     icc = os.path.join(out, "icc")
@@ -147,7 +180,7 @@ def main():
             flat = os.path.relpath(path, root).replace("/", "__")
             with open(os.path.join(icc, var[7:].lower() + "__" + flat + ".icc"), "wb") as f:
                 f.write(prof)
-    for sub, items in (("policy", POLICIES), ("filename", NAMES)):
+    for sub, items in (("policy", POLICIES), ("filename", NAMES), ("multipart", MULTIPART)):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for name, text in items.items():
