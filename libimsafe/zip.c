@@ -592,7 +592,7 @@ static int read_z64_end(struct imsafe__arc *zc, struct zarc *a, size_t end)
     if (rec < Z64_END_LEN - 12 || !fits(off + 12, rec, loc) || off + 12 + rec != loc)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP, "ZIP64 end record size is wrong", WHOLE);
     const uint8_t *z = p + off;
-    if (rd32(z + 16) != 0 || rd32(z + 20) != 0 || rd64(z + 24) != rd64(z + 32))
+    if (rd32(z + 16) != 0 || rd32(z + 20) != 0) /* this disk's count may differ, as above */
         return fail(zc, IMSAFE_R_MALFORMED_ZIP, "split ZIP64 archive", WHOLE);
     const uint8_t *e = p + end;
     if (!agrees(rd16(e + 10), 0xffff, rd64(z + 32)) ||
@@ -616,8 +616,11 @@ static int read_end(struct imsafe__arc *zc, struct zarc *a)
     if (stray_records(zc, a->p + end + EOCD_LEN, a->n - end - EOCD_LEN, 1,
                       "end record comment", WHOLE) != 0)
         return STOP;
+    /* split means a disk number other than 0; the "entries on this disk"
+     * count is read by no reader we test against (unzip, libarchive,
+     * Python, 7-Zip list the total's entries), so it may differ */
     const uint8_t *e = a->p + end;
-    if (rd16(e + 4) != 0 || rd16(e + 6) != 0 || rd16(e + 8) != rd16(e + 10))
+    if (rd16(e + 4) != 0 || rd16(e + 6) != 0)
         return fail(zc, IMSAFE_R_MALFORMED_ZIP, "split (multi-disk) archive", WHOLE);
     if (end >= Z64_LOCATOR_LEN && rd32(a->p + end - Z64_LOCATOR_LEN) == SIG_Z64_LOC)
         return read_z64_end(zc, a, end);
