@@ -85,7 +85,8 @@ const struct imsafe__kill *imsafe__killed_feature(const struct imsafe_policy *p,
  * looks at most IMSAFE__SCAN_WINDOW bytes ahead.
  *   TAIL     bytes after an image's end: strong signatures anywhere
  *   OUTPUT   a sanitized output: each signature where its reader looks
- *   PAYLOAD  a payload passed as is: OUTPUT, plus executables at offset 0
+ *   PAYLOAD  a payload passed as is: signatures where their readers look,
+ *            plus executables at offset 0
  *            (judged on the first piece fed: feed a whole payload at once)
  */
 #define IMSAFE__SCAN_WINDOW 128
@@ -122,6 +123,7 @@ struct imsafe__scan {
     uint8_t order[64];
     uint8_t grp_start[256], grp_len[256];
     uint8_t lt_start[256], lt_len[256];
+    unsigned skip; /* payload scans: signature classes left out (scan.c) */
 };
 void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode);
 void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n);
@@ -131,6 +133,10 @@ int imsafe__scan_end(struct imsafe__scan *s, struct imsafe__scan_hit *hit);
 /* init + feed + end over one buffer. */
 int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
                      struct imsafe__scan_hit *hit);
+/* PAYLOAD mode over a whole payload passed as is, of sniffed type t (its
+ * own format's signatures are no finding). */
+int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
+                         struct imsafe__scan_hit *hit);
 
 /* ------------------------------------------------------------------- job */
 
