@@ -505,16 +505,19 @@ int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
  * header, a PDF header in the first 1024 bytes or a trailer in the last,
  * markup in the first 512, a PHP opener with code after it, an executable
  * at offset 0.  Its own format is not a finding (a PDF's header and
- * trailer, a script an operator passes), and neither is what sniff judged already: text reached here
- * because sniff found no markup or server-side code in it, and a trailer
- * keyword at the end of a text opens nothing.
+ * trailer; a script, HTML, SVG or XML an operator passes), and neither is
+ * what sniff judged already: text reached here because sniff found no
+ * markup or server-side code in it, and a trailer keyword at the end of a
+ * text opens nothing.
  */
 int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
                          struct imsafe__scan_hit *out)
 {
     struct imsafe__scan s;
     imsafe__scan_init(&s, IMSAFE__SCAN_PAYLOAD);
-    s.skip = t == IMSAFE_TYPE_TEXT ? SKIP_MARKUP | SKIP_PDF_TAIL
+    enum imsafe__class c = imsafe__type_class(t);
+    s.skip = c == IMSAFE_CLASS_TEXT || c == IMSAFE_CLASS_ACTIVE || c == IMSAFE_CLASS_SCRIPT
+                 ? SKIP_MARKUP | SKIP_PDF_TAIL
              : t == IMSAFE_TYPE_PDF ? SKIP_PDF
                                     : 0;
     index_sigs(&s);
