@@ -26,6 +26,9 @@ TEST_PACKAGES="
   valgrind
   zip unzip libarchive-tools 7zip
   php-cli
+  python3-docx
+  python3-openpyxl
+  python3-odf
 "
 
 top=$(cd "$(dirname "$0")" && pwd)

@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy icc tar"
+targets="sanitize png jpeg gif sniff zip filename policy icc tar ooxml"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -54,10 +54,11 @@ seeds=$build/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds"
 export IMSAFE_CORPUS="$corpus"
-"$py" "$top/fuzz/gen_seeds.py" "$seeds/text"
 for g in "$top"/tests/gen/*.py; do
     "$py" "$g" "$seeds/fixtures" >/dev/null 2>&1 || true
 done
+# after the fixtures: fuzz_ooxml's seeds are parts of the Office fixtures
+IMSAFE_FIXTURES="$seeds/fixtures" "$py" "$top/fuzz/gen_seeds.py" "$seeds/text"
 zip_dirs() { # zip_dirs OUTZIP DIR...
     "$py" - "$@" <<'PY'
 import os, sys, zipfile
@@ -83,7 +84,7 @@ for t in $targets; do
     gif) set -- "$corpus/gif" "$corpus/exploits" "$seeds/fixtures/gif" ;;
     zip) set -- "$seeds/fixtures/zip" "$seeds/fixtures/types" ;;
     tar) set -- "$seeds/fixtures/tar" "$seeds/fixtures/zip" ;;
-    filename | policy | icc) set -- "$seeds/text/$t" ;;
+    filename | policy | icc | ooxml) set -- "$seeds/text/$t" ;;
     *) set -- "$corpus" "$seeds/fixtures" ;;
     esac
     [ -d "$top/fuzz/regress/$t" ] && set -- "$@" "$top/fuzz/regress/$t"

@@ -292,11 +292,13 @@ typedef enum imsafe_reason {
     IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING = 106,
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
     IMSAFE_R_LIMIT_RATIO = 108,
-    IMSAFE_R_LIMIT_WORK = 109
+    IMSAFE_R_LIMIT_WORK = 109,
+    IMSAFE_R_TYPE_MACRO = 113,       /* an Office document with macros (0.2.0) */
+    IMSAFE_R_MALFORMED_OFFICE = 114  /* an Office package part is not well-formed (0.2.0) */
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 110
+#define IMSAFE_REASON_COUNT 115
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -343,8 +345,18 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_MAX_FILENAME_BYTES = 28,    /* 16..4096, default 255 */
     IMSAFE_OPT_JPEG_PROGRESSIVE = 29,      /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
     IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
-    IMSAFE_OPT_MAX_WORK = 31               /* 1..2^50, default 4000000000 (samples) */
+    IMSAFE_OPT_MAX_WORK = 31,              /* 1..2^50, default 4000000000 (samples) */
+    IMSAFE_OPT_OFFICE_MACROS = 34,         /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
+    IMSAFE_OPT_OFFICE_ACTIVE = 35          /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
 } imsafe_opt;
+
+/* Office documents (OOXML and ODF, at any depth of an archive):
+ * OFFICE_MACROS judges VBA projects, macro-enabled content types, Excel 4.0
+ * macro sheets and ODF Basic/Scripts; OFFICE_ACTIVE judges ActiveX
+ * controls, embedded OLE objects and external relationships that load on
+ * open (remote templates, frames, OLE links; hyperlinks always pass). */
+#define IMSAFE_OFFICE_REJECT 0
+#define IMSAFE_OFFICE_PASS 1
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
 #define IMSAFE_JPEG_PIXELS 1   /* decoded and re-encoded at JPEG_QUALITY */

@@ -48,7 +48,7 @@ struct imsafe_policy {
     int frozen;
     int refs; /* atomic */
     long header_version;
-    int64_t opt[IMSAFE_OPT_MAX_WORK + 1];
+    int64_t opt[IMSAFE_OPT_OFFICE_ACTIVE + 1];
     unsigned char action[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];
@@ -473,5 +473,31 @@ imsafe_status imsafe__arc_finish(struct imsafe__arc *zc, int rc);
 int imsafe__arc_name(struct imsafe__arc *zc, unsigned long index, const uint8_t *s, size_t n);
 /* an entry's bytes held in place: limits, content, nested archives. */
 int imsafe__arc_data(struct imsafe__arc *zc, unsigned long index, const uint8_t *p, size_t n);
+
+/*
+ * ooxml.c: Office documents met in a ZIP walk, one state per archive
+ * level.  zip.c shows every entry name to imsafe__doc_see() first (the
+ * kind), then each name to imsafe__doc_name(); before inflating an entry
+ * it asks imsafe__doc_hold() for a buffer (non-NULL: the XML part is
+ * read), and after the CRC check it passes the first bytes and the held
+ * part to imsafe__doc_content().  Each returns 0, or STOP after rejecting.
+ */
+#define IMSAFE__DOC_OOXML 1 /* has [Content_Types].xml */
+#define IMSAFE__DOC_ODF 2   /* has META-INF/manifest.xml */
+struct imsafe__doc {
+    int kind;      /* IMSAFE__DOC_* bits; 0: not an Office document */
+    uint8_t *part; /* buffer for held parts (charged), reused */
+    size_t part_cap;
+};
+void imsafe__doc_see(struct imsafe__doc *d, const uint8_t *name, size_t n);
+int imsafe__doc_name(struct imsafe__arc *zc, const struct imsafe__doc *d, unsigned long index,
+                     const uint8_t *name, size_t n);
+/* NULL and *stop 0: not read; NULL and *stop 1: rejected or out of memory */
+uint8_t *imsafe__doc_hold(struct imsafe__arc *zc, struct imsafe__doc *d, unsigned long index,
+                          const uint8_t *name, size_t n, uint64_t usize, int *stop);
+int imsafe__doc_content(struct imsafe__arc *zc, struct imsafe__doc *d, unsigned long index,
+                        const uint8_t *name, size_t n, const uint8_t *head, size_t hl,
+                        const uint8_t *held, size_t heldn);
+void imsafe__doc_end(struct imsafe__arc *zc, struct imsafe__doc *d);
 
 #endif /* IMSAFE_PRIVATE_H */

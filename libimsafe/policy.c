@@ -74,6 +74,12 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      * for a progressive JPEG on a 2-core 2026 server, and ten times what a
      * 60 MP camera JPEG with libjpeg's standard progression needs */
     {IMSAFE_OPT_MAX_WORK, "max_work", 1, 1024 * TiB, 4000000000LL},
+    /* reject: macros and remote templates are how Office documents run
+     * code (Emotet's docm, CVE-2017-0199, Follina) */
+    {IMSAFE_OPT_OFFICE_MACROS, "office_macros", IMSAFE_OFFICE_REJECT, IMSAFE_OFFICE_PASS,
+     IMSAFE_OFFICE_REJECT},
+    {IMSAFE_OPT_OFFICE_ACTIVE, "office_active", IMSAFE_OFFICE_REJECT, IMSAFE_OFFICE_PASS,
+     IMSAFE_OFFICE_REJECT},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

@@ -178,6 +178,11 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the declared image is larger than its compressed data can describe at all"),
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
+    R(TYPE_MACRO, "type.macro",
+      "an Office document holds macros: a VBA project, a macro sheet or ODF scripts (office_macros)"),
+    R(MALFORMED_OFFICE, "malformed.office",
+      "an Office package part that must be read (content types, relationships) is not "
+      "well-formed XML"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)
