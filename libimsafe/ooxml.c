@@ -29,7 +29,8 @@
  *     (oleObject*.bin, embeddings/ *.bin, the oleObject relationship, any
  *     OLE2 compound file inside the package: Equation Editor, CVE-2017-11882),
  *     and external relationships that load something on open: a remote
- *     template (attachedTemplate: template injection), an external
+ *     template (attachedTemplate off the reader's own drives: template
+ *     injection; Word records a local template as file:///C:/...), an external
  *     oleObject (CVE-2017-0199; Follina's "mhtml:" target, CVE-2022-30190),
  *     frame, subDocument, external workbook links, or any other type not
  *     listed as harmless.  A hyperlink is followed only on a click and
@@ -484,9 +485,29 @@ static int web_target(const struct val *v)
            starts_fold(v->b + i, v->len - i, "http://");
 }
 
-#define EXT_NO 0  /* external: rejects */
-#define EXT_WEB 1 /* external over http(s): passes */
-#define EXT_ANY 2 /* external anywhere: passes (followed only on a click) */
+/*
+ * A path on one of the reader's own drives ("C:\...", "file:///C:/..."):
+ * Word records the template a document was made from that way, and a
+ * sender cannot place a file there.  A UNC or host path ("\\host\",
+ * "file://host/", WebDAV's "\\host@SSL\") is remote.
+ */
+static int local_drive(const struct val *v)
+{
+    size_t i = 0;
+    while (i < v->len && v->b[i] == ' ')
+        i++;
+    if (starts_fold(v->b + i, v->len - i, "file:///"))
+        i += 8;
+    if (v->len - i < 3)
+        return 0;
+    uint8_t d = lower(v->b[i]);
+    return d >= 'a' && d <= 'z' && v->b[i + 1] == ':' && is_sep(v->b[i + 2]);
+}
+
+#define EXT_NO 0    /* external: rejects */
+#define EXT_WEB 1   /* external over http(s): passes */
+#define EXT_ANY 2   /* external anywhere: passes (followed only on a click) */
+#define EXT_LOCAL 3 /* external on a local drive: passes */
 
 /* Relationship types by the last segment of their URI (the transitional,
  * strict and Microsoft namespaces share them).  Names are the constant
@@ -502,7 +523,7 @@ static const struct reltype {
     {"video", "video", F_NONE, EXT_WEB},
     {"audio", "audio", F_NONE, EXT_WEB},
     {"media", "media", F_NONE, EXT_WEB},
-    {"attachedtemplate", "attachedTemplate", F_NONE, EXT_NO},
+    {"attachedtemplate", "attachedTemplate", F_NONE, EXT_LOCAL},
     {"frame", "frame", F_NONE, EXT_NO},
     {"subdocument", "subDocument", F_NONE, EXT_NO},
     {"externallinkpath", "externalLinkPath", F_NONE, EXT_NO},
@@ -559,10 +580,13 @@ static enum finding relationship(const struct tag *t, char *buf, size_t cap)
         snprintf(buf, cap, "external relationship of an unlisted type");
         return F_ACTIVE;
     }
-    if (r->ext == EXT_ANY || (r->ext == EXT_WEB && web_target(&t->target)))
+    if (r->ext == EXT_ANY || (r->ext == EXT_WEB && web_target(&t->target)) ||
+        (r->ext == EXT_LOCAL && local_drive(&t->target)))
         return F_NONE;
     snprintf(buf, cap, "external relationship type %s (%s)", r->name,
-             r->ext == EXT_WEB ? "a target other than http(s)" : "loads on open");
+             r->ext == EXT_WEB     ? "a target other than http(s)"
+             : r->ext == EXT_LOCAL ? "a target off the local drives"
+                                   : "loads on open");
     return F_ACTIVE;
 }
 

