@@ -32,6 +32,9 @@ TEST_PACKAGES="
   c-icap
   squid
   curl
+  python3-docx
+  python3-openpyxl
+  python3-odf
 "
 
 top=$(cd "$(dirname "$0")" && pwd)

@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart"
+targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -60,10 +60,11 @@ seeds=$build/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds"
 export IMSAFE_CORPUS="$corpus"
-"$py" "$top/fuzz/gen_seeds.py" "$seeds/text"
 for g in "$top"/tests/gen/*.py; do
     "$py" "$g" "$seeds/fixtures" >/dev/null 2>&1 || true
 done
+# after the fixtures: fuzz_ooxml's seeds are parts of the Office fixtures
+IMSAFE_FIXTURES="$seeds/fixtures" "$py" "$top/fuzz/gen_seeds.py" "$seeds/text"
 zip_dirs() { # zip_dirs OUTZIP DIR...
     "$py" - "$@" <<'PY'
 import os, sys, zipfile
@@ -90,7 +91,7 @@ for t in $targets; do
     zip) set -- "$seeds/fixtures/zip" "$seeds/fixtures/types" ;;
     tar) set -- "$seeds/fixtures/tar" "$seeds/fixtures/zip" ;;
     vp8l) set -- "$corpus/webp" "$seeds/fixtures/vp8l" ;;
-    filename | policy | icc | multipart) set -- "$seeds/text/$t" ;;
+    filename | policy | icc | multipart | ooxml) set -- "$seeds/text/$t" ;;
     *) set -- "$corpus" "$seeds/fixtures" ;;
     esac
     [ -d "$top/fuzz/regress/$t" ] && set -- "$@" "$top/fuzz/regress/$t"

@@ -4,7 +4,10 @@ OUTDIR/policy/* (policy texts, imsafe-policy(5)) and OUTDIR/filename/*
 (claimed names, one per file, the harness reads up to the first NUL); and
 OUTDIR/icc/*, every ICC profile found in a PNG iCCP chunk or a JPEG APP2
 chain under $IMSAFE_CORPUS and $IMSAFE_FIXTURES (when set), extracted
-here at seed time so no profile is ever committed.
+here at seed time so no profile is ever committed; and OUTDIR/ooxml/*,
+the content-type and relationship parts of the Office fixtures under
+$IMSAFE_FIXTURES/office with fuzz_ooxml's shape byte in front, and a few
+named parts.
 Image, archive and sniff harnesses are seeded with ../shared/corpus and the
 generated fixtures in place (fuzz/smoke.sh, tests/fuzz-replay.sh); nothing
 here copies them.  Usage: gen_seeds.py OUTDIR"""
@@ -169,6 +172,39 @@ MULTIPART = {
     "not_form": b"text/plain\nhello",
 }
 
+# fuzz_ooxml: shape byte, then "name\n" + data for shape & 3 == 3
+OOXML_NAMED = {
+    "vba": b"\x03word/vbaProject.bin\n\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(56),
+    "activex": b"\x0bword/activeX/activeX1.xml\n<ax:ocx xmlns:ax=\"urn:a\"/>",
+    "ole": b"\x03ppt/embeddings/oleObject1.bin\n\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+    "basic": b"\x07Basic/Standard/Module1.xml\n<script:module>Sub Main</script:module>",
+    "basic-index": b"\x0fBasic/script-lc.xml\n<library:libraries/>",
+    "scripts": b"\x07Scripts/beanshell/Lib/m.bsh\nexec(x);",
+    "macrosheet": b"\x03xl/macrosheets/sheet1.xml\n<xm:macrosheet/>",
+}
+
+
+def ooxml_parts(root):
+    """(seed name, bytes) for every XML part fuzz_ooxml reads, from the
+    generated Office packages."""
+    import zipfile
+    d = os.path.join(root, "office")
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else ():
+        try:
+            z = zipfile.ZipFile(os.path.join(d, name))
+        except (zipfile.BadZipFile, OSError):
+            continue
+        for info in z.infolist():
+            n = info.filename
+            if info.file_size > 65536:
+                continue
+            shape = 0 if n == "[Content_Types].xml" else \
+                1 if n == "word/_rels/document.xml.rels" else 2 if n.endswith(".rels") else None
+            if shape is None:
+                continue
+            flat = (name + "__" + n).replace("/", "__")
+            yield flat, bytes([shape | (8 if info.compress_type else 0)]) + z.read(info)
+
 
 def main():
     out = sys.argv[1]
@@ -180,7 +216,12 @@ def main():
             flat = os.path.relpath(path, root).replace("/", "__")
             with open(os.path.join(icc, var[7:].lower() + "__" + flat + ".icc"), "wb") as f:
                 f.write(prof)
-    for sub, items in (("policy", POLICIES), ("filename", NAMES), ("multipart", MULTIPART)):
+    ooxml = dict(OOXML_NAMED)
+    fixtures = os.environ.get("IMSAFE_FIXTURES")
+    if fixtures and os.path.isdir(fixtures):
+        ooxml.update(ooxml_parts(fixtures))
+    for sub, items in (("policy", POLICIES), ("filename", NAMES), ("multipart", MULTIPART),
+                       ("ooxml", ooxml)):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for name, text in items.items():

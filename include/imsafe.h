@@ -293,6 +293,8 @@ typedef enum imsafe_reason {
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
     IMSAFE_R_LIMIT_RATIO = 108,
     IMSAFE_R_LIMIT_WORK = 109,
+    IMSAFE_R_TYPE_MACRO = 113,       /* an Office document with macros (0.2.0) */
+    IMSAFE_R_MALFORMED_OFFICE = 114,  /* an Office package part is not well-formed (0.2.0) */
     IMSAFE_R_LIMIT_TIME = 115, /* the call ran past its CPU or wall-clock deadline (0.2.0) */
     IMSAFE_R_MALFORMED_APNG_FRAME_DATA = 120, /* an APNG frame's data is not exactly the frame (0.2.0) */
     IMSAFE_R_MALFORMED_WEBP_HUFFMAN = 123,
@@ -349,9 +351,19 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
     IMSAFE_OPT_MAX_WORK = 31,              /* 1..2^50, default 4000000000 (work units,
                                             * about 1 s of CPU; see libimsafe(3)) */
+    IMSAFE_OPT_OFFICE_MACROS = 34,         /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
+    IMSAFE_OPT_OFFICE_ACTIVE = 35,          /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
     IMSAFE_OPT_MAX_CPU_MS = 36,            /* 0..86400000, default 0 (no CPU deadline) */
     IMSAFE_OPT_APNG = 39,                   /* IMSAFE_APNG_KEEP (default) | _FLATTEN (0.2.0) */
 } imsafe_opt;
+
+/* Office documents (OOXML and ODF, at any depth of an archive):
+ * OFFICE_MACROS judges VBA projects, macro-enabled content types, Excel 4.0
+ * macro sheets and ODF Basic/Scripts; OFFICE_ACTIVE judges ActiveX
+ * controls, embedded OLE objects and external relationships that load on
+ * open (remote templates, frames, OLE links; hyperlinks always pass). */
+#define IMSAFE_OFFICE_REJECT 0
+#define IMSAFE_OFFICE_PASS 1
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
 #define IMSAFE_JPEG_PIXELS 1   /* decoded and re-encoded at JPEG_QUALITY */

@@ -314,9 +314,37 @@ done:
     return st;
 }
 
+/* ---------------------------------------------------------- passed payloads */
+
+/* The archive walkers account for every byte of their payload: records,
+ * entries (each judged by its content), comments and trailing data. */
+static int walked_archive(imsafe_type t)
+{
+    imsafe__format_fn fn = module_for(t);
+    return fn == imsafe__zip_inspect || fn == imsafe__gzip_inspect || fn == imsafe__tar_inspect;
+}
+
+/*
+ * A passed payload leaves with the sender's bytes, so whatever a second
+ * program would act on in them is checked here, once, for every passed
+ * verdict (no module, or a module that passes its format unchanged): an
+ * MP3 or a PDF with a ZIP appended opens in unzip and Explorer.  scan.c
+ * counts each signature only where its reader looks, so a long video is
+ * not rejected by a chance match.
+ */
+static void check_passed(struct imsafe__job *job)
+{
+    struct imsafe__scan_hit h;
+    if (job->verdict != IMSAFE_PASSED || walked_archive(job->type) ||
+        !imsafe__scan_payload(job->in, job->in_len, job->type, &h))
+        return;
+    imsafe__reject(job, h.reason, "%s at byte %llu of the %s", h.what,
+                   (unsigned long long)h.offset, imsafe_type_name(job->type));
+}
+
 /* ---------------------------------------------------------------- pipeline */
 
-static imsafe_status run(struct imsafe__job *job)
+static imsafe_status pipeline(struct imsafe__job *job)
 {
     int64_t max_in = imsafe__opt(job->policy, IMSAFE_OPT_MAX_INPUT_BYTES);
     if ((uint64_t)job->in_len > (uint64_t)max_in)
@@ -346,6 +374,14 @@ static imsafe_status run(struct imsafe__job *job)
         return IMSAFE_OK;
     }
     return run_module(job, fn);
+}
+
+static imsafe_status run(struct imsafe__job *job)
+{
+    imsafe_status st = pipeline(job);
+    if (st == IMSAFE_OK)
+        check_passed(job);
+    return st;
 }
 
 static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsafe_policy *p,

@@ -85,7 +85,8 @@ const struct imsafe__kill *imsafe__killed_feature(const struct imsafe_policy *p,
  * looks at most IMSAFE__SCAN_WINDOW bytes ahead.
  *   TAIL     bytes after an image's end: strong signatures anywhere
  *   OUTPUT   a sanitized output: each signature where its reader looks
- *   PAYLOAD  a payload passed as is: OUTPUT, plus executables at offset 0
+ *   PAYLOAD  a payload passed as is: signatures where their readers look,
+ *            plus executables at offset 0
  *            (judged on the first piece fed: feed a whole payload at once)
  */
 #define IMSAFE__SCAN_WINDOW 128
@@ -122,6 +123,7 @@ struct imsafe__scan {
     uint8_t order[64];
     uint8_t grp_start[256], grp_len[256];
     uint8_t lt_start[256], lt_len[256];
+    unsigned skip; /* payload scans: signature classes left out (scan.c) */
 };
 void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode);
 void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n);
@@ -131,6 +133,10 @@ int imsafe__scan_end(struct imsafe__scan *s, struct imsafe__scan_hit *hit);
 /* init + feed + end over one buffer. */
 int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
                      struct imsafe__scan_hit *hit);
+/* PAYLOAD mode over a whole payload passed as is, of sniffed type t (its
+ * own format's signatures are no finding). */
+int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
+                         struct imsafe__scan_hit *hit);
 
 /* ------------------------------------------------------------------- job */
 
@@ -530,5 +536,31 @@ imsafe_status imsafe__arc_finish(struct imsafe__arc *zc, int rc);
 int imsafe__arc_name(struct imsafe__arc *zc, unsigned long index, const uint8_t *s, size_t n);
 /* an entry's bytes held in place: limits, content, nested archives. */
 int imsafe__arc_data(struct imsafe__arc *zc, unsigned long index, const uint8_t *p, size_t n);
+
+/*
+ * ooxml.c: Office documents met in a ZIP walk, one state per archive
+ * level.  zip.c shows every entry name to imsafe__doc_see() first (the
+ * kind), then each name to imsafe__doc_name(); before inflating an entry
+ * it asks imsafe__doc_hold() for a buffer (non-NULL: the XML part is
+ * read), and after the CRC check it passes the first bytes and the held
+ * part to imsafe__doc_content().  Each returns 0, or STOP after rejecting.
+ */
+#define IMSAFE__DOC_OOXML 1 /* has [Content_Types].xml */
+#define IMSAFE__DOC_ODF 2   /* has META-INF/manifest.xml */
+struct imsafe__doc {
+    int kind;      /* IMSAFE__DOC_* bits; 0: not an Office document */
+    uint8_t *part; /* buffer for held parts (charged), reused */
+    size_t part_cap;
+};
+void imsafe__doc_see(struct imsafe__doc *d, const uint8_t *name, size_t n);
+int imsafe__doc_name(struct imsafe__arc *zc, const struct imsafe__doc *d, unsigned long index,
+                     const uint8_t *name, size_t n);
+/* NULL and *stop 0: not read; NULL and *stop 1: rejected or out of memory */
+uint8_t *imsafe__doc_hold(struct imsafe__arc *zc, struct imsafe__doc *d, unsigned long index,
+                          const uint8_t *name, size_t n, uint64_t usize, int *stop);
+int imsafe__doc_content(struct imsafe__arc *zc, struct imsafe__doc *d, unsigned long index,
+                        const uint8_t *name, size_t n, const uint8_t *head, size_t hl,
+                        const uint8_t *held, size_t heldn);
+void imsafe__doc_end(struct imsafe__arc *zc, struct imsafe__doc *d);
 
 #endif /* IMSAFE_PRIVATE_H */

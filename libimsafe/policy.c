@@ -86,6 +86,12 @@ const struct imsafe__optdef imsafe__optdefs[] = {
     {IMSAFE_OPT_MAX_CPU_MS, "max_cpu_ms", 0, 86400000LL, 0},
     /* keep: stickers and reactions stay animated, every frame rebuilt */
     {IMSAFE_OPT_APNG, "apng", IMSAFE_APNG_KEEP, IMSAFE_APNG_FLATTEN, IMSAFE_APNG_KEEP},
+    /* reject: macros and remote templates are how Office documents run
+     * code (Emotet's docm, CVE-2017-0199, Follina) */
+    {IMSAFE_OPT_OFFICE_MACROS, "office_macros", IMSAFE_OFFICE_REJECT, IMSAFE_OFFICE_PASS,
+     IMSAFE_OFFICE_REJECT},
+    {IMSAFE_OPT_OFFICE_ACTIVE, "office_active", IMSAFE_OFFICE_REJECT, IMSAFE_OFFICE_PASS,
+     IMSAFE_OFFICE_REJECT},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

@@ -185,6 +185,11 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "a VP8L prefix code is incomplete, over-subscribed or out of range"),
     R(MALFORMED_WEBP_VP8L, "malformed.webp.vp8l",
       "a VP8L bitstream header or transform is malformed"),
+    R(TYPE_MACRO, "type.macro",
+      "an Office document holds macros: a VBA project, a macro sheet or ODF scripts (office_macros)"),
+    R(MALFORMED_OFFICE, "malformed.office",
+      "an Office package part that must be read (content types, relationships) is not "
+      "well-formed XML"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -56,11 +56,13 @@ enum rule {
     RULE_ZIP_LOCAL, /* a well-formed local file header */
     RULE_ZIP_CDIR,  /* a central header: noted for end records */
     RULE_ZIP_END,   /* an end record: decided at the end */
-    RULE_PDF_TAIL   /* a trailer keyword: counts in the last 1024 bytes */
+    RULE_PDF_TAIL,  /* a trailer keyword: counts in the last 1024 bytes */
+    RULE_HEAD1024   /* the bytes in the first 1024 (a PDF reader's header window) */
 };
 
 #define M_TAIL 1u
-#define M_OUT 2u /* the output gate and passed payloads */
+#define M_OUT 2u /* the output gate */
+#define M_PAY 4u /* a payload passed as is: see imsafe__scan_payload() */
 
 struct sig {
     const char *s;
@@ -85,17 +87,20 @@ static const struct sig sigs[] = {
     {"PK\3\4", 4, 0, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_ARCHIVE, "a ZIP local header"},
     {"PK\5\6", 4, 0, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_ARCHIVE, "a ZIP end record"},
     {"PK\1\2", 4, 0, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_ARCHIVE, "a ZIP central header"},
-    {"PK\3\4", 4, 0, RULE_ZIP_LOCAL, 0, M_OUT, IMSAFE_R_POLYGLOT_ARCHIVE, "a ZIP local header"},
-    {"PK\1\2", 4, 0, RULE_ZIP_CDIR, 0, M_OUT, IMSAFE_R_POLYGLOT_ARCHIVE, "a ZIP central header"},
-    {"PK\5\6", 4, 0, RULE_ZIP_END, 0, M_OUT, IMSAFE_R_POLYGLOT_ARCHIVE, "a ZIP end record"},
+    {"PK\3\4", 4, 0, RULE_ZIP_LOCAL, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_ARCHIVE,
+     "a ZIP local header"},
+    {"PK\1\2", 4, 0, RULE_ZIP_CDIR, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_ARCHIVE,
+     "a ZIP central header"},
+    {"PK\5\6", 4, 0, RULE_ZIP_END, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_ARCHIVE,
+     "a ZIP end record"},
     {"Rar!\x1a\x07", 6, 0, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_ARCHIVE, "a RAR signature"},
     {"7z\xbc\xaf\x27\x1c", 6, 0, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_ARCHIVE, "a 7z signature"},
     {"\x7f" "ELF", 4, 0, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_EXECUTABLE, "an ELF header"},
     {"This program cannot be run in DOS", 33, 0, RULE_ANY, 0, M_TAIL,
      IMSAFE_R_POLYGLOT_EXECUTABLE, "a DOS stub"},
     {"%PDF-", 5, 0, RULE_ANY, 0, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_PDF, "a PDF header"},
-    {"startxref", 9, 0, RULE_PDF_TAIL, 0, M_OUT, IMSAFE_R_POLYGLOT_PDF, "a PDF trailer"},
-    {"%%EOF", 5, 0, RULE_PDF_TAIL, 0, M_OUT, IMSAFE_R_POLYGLOT_PDF, "a PDF trailer"},
+    {"startxref", 9, 0, RULE_PDF_TAIL, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_PDF, "a PDF trailer"},
+    {"%%EOF", 5, 0, RULE_PDF_TAIL, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_PDF, "a PDF trailer"},
     {"<html", 5, 1, RULE_ANY, 0, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
     {"<script", 7, 1, RULE_ANY, 0, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_HTML, "a script element"},
     {"<svg", 4, 1, RULE_ANY, 0, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_XML, "SVG markup"},
@@ -107,30 +112,37 @@ static const struct sig sigs[] = {
     {"#!/", 3, 0, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_SCRIPT, "a shebang"},
     {"<?php", 5, 1, RULE_ANY, 0, M_TAIL, IMSAFE_R_POLYGLOT_SCRIPT, "a PHP opener"},
     /* server-side code, for tails and outputs alike */
-    {"<?php", 5, 1, RULE_WS_RUN, 4, M_OUT, IMSAFE_R_POLYGLOT_SCRIPT, "PHP code"},
+    {"<?php", 5, 1, RULE_WS_RUN, 4, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_SCRIPT, "PHP code"},
     {"<?=", 3, 0, RULE_RUN, 4, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_SCRIPT, "PHP code"},
     {"<?", 2, 0, RULE_WS_RUN, 8, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_SCRIPT, "PHP code"},
     {"<%", 2, 0, RULE_RUN, 10, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_SCRIPT, "ASP or JSP code"},
     {"<!--#", 5, 0, RULE_RUN, 4, M_TAIL | M_OUT, IMSAFE_R_POLYGLOT_SCRIPT, "an SSI directive"},
     /* what a sniffing browser reads in the first 512 bytes */
-    {"<!doctype html", 14, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<head", 5, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<iframe", 7, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<h1", 3, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<div", 4, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<font", 5, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<table", 6, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<a", 2, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<style", 6, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<title", 6, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<b", 2, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<body", 5, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<br", 3, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<p", 2, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<img", 4, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<pre", 4, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
-    {"<!--", 4, 0, RULE_HEAD512, 0, M_OUT, IMSAFE_R_POLYGLOT_HTML, "an HTML comment"},
-    {"<?xml", 5, 1, RULE_TAG512, 0, M_OUT, IMSAFE_R_POLYGLOT_XML, "an XML declaration"},
+    {"<!doctype html", 14, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<head", 5, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<iframe", 7, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<h1", 3, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<div", 4, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<font", 5, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<table", 6, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<a", 2, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<style", 6, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<title", 6, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<b", 2, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<body", 5, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<br", 3, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<p", 2, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<img", 4, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<pre", 4, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<!--", 4, 0, RULE_HEAD512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_HTML, "an HTML comment"},
+    {"<?xml", 5, 1, RULE_TAG512, 0, M_OUT | M_PAY, IMSAFE_R_POLYGLOT_XML, "an XML declaration"},
+    /* passed payloads: a PDF header where PDF readers look for it, and
+     * markup where a sniffing browser does (anywhere, "<svg" alone turns
+     * up twice in a gigabyte of compressed video) */
+    {"%PDF-", 5, 0, RULE_HEAD1024, 0, M_PAY, IMSAFE_R_POLYGLOT_PDF, "a PDF header"},
+    {"<html", 5, 1, RULE_HEAD512, 0, M_PAY, IMSAFE_R_POLYGLOT_HTML, "HTML markup"},
+    {"<script", 7, 1, RULE_HEAD512, 0, M_PAY, IMSAFE_R_POLYGLOT_HTML, "a script element"},
+    {"<svg", 4, 1, RULE_HEAD512, 0, M_PAY, IMSAFE_R_POLYGLOT_XML, "SVG markup"},
 };
 #define NSIGS (sizeof sigs / sizeof sigs[0])
 
@@ -278,6 +290,10 @@ static void check(struct imsafe__scan *s, const struct sig *g, const uint8_t *p,
         if (off < 512)
             hit(s, g, off);
         break;
+    case RULE_HEAD1024:
+        if (off < 1024)
+            hit(s, g, off);
+        break;
     case RULE_RUN:
         if (run_follows(p + g->len, avail - g->len, g->run))
             hit(s, g, off);
@@ -328,6 +344,21 @@ static inline void candidate(struct imsafe__scan *s, const uint8_t *p, size_t av
     }
 }
 
+/* A payload's own format, or what sniff already judged, is no finding:
+ * see imsafe__scan_payload(). */
+#define SKIP_MARKUP 1u   /* markup and server-side code */
+#define SKIP_PDF 2u      /* PDF header and trailer */
+#define SKIP_PDF_TAIL 4u /* a PDF trailer keyword */
+
+static int skipped(const struct imsafe__scan *s, const struct sig *g)
+{
+    int markup = g->reason == IMSAFE_R_POLYGLOT_HTML || g->reason == IMSAFE_R_POLYGLOT_XML ||
+                 g->reason == IMSAFE_R_POLYGLOT_SCRIPT;
+    return ((s->skip & SKIP_MARKUP) && markup) ||
+           ((s->skip & SKIP_PDF) && g->reason == IMSAFE_R_POLYGLOT_PDF) ||
+           ((s->skip & SKIP_PDF_TAIL) && g->rule == RULE_PDF_TAIL);
+}
+
 /* Order the table by (first byte, second byte after '<') and note where
  * each group starts: the index candidate() walks.  A counting sort: keys
  * 0..255 are a folded first byte, 256..511 '<' and a folded second byte. */
@@ -340,7 +371,7 @@ static void index_sigs(struct imsafe__scan *s)
     memset(count, 0, sizeof count);
     for (size_t i = 0; i < NSIGS; i++) {
         const uint8_t *g = (const uint8_t *)sigs[i].s;
-        if (!(sigs[i].modes & s->modes)) {
+        if (!(sigs[i].modes & s->modes) || skipped(s, &sigs[i])) {
             key[i] = 512; /* not this mode's: left out of the index */
             continue;
         }
@@ -377,7 +408,7 @@ void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode)
 {
     memset(s, 0, sizeof *s);
     s->mode = mode;
-    s->modes = mode == IMSAFE__SCAN_TAIL ? M_TAIL : M_OUT;
+    s->modes = mode == IMSAFE__SCAN_TAIL ? M_TAIL : mode == IMSAFE__SCAN_PAYLOAD ? M_PAY : M_OUT;
     index_sigs(s);
 }
 
@@ -463,6 +494,36 @@ int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
     struct imsafe__scan s;
     imsafe__scan_init(&s, mode);
     imsafe__scan_feed(&s, p, n);
+    return imsafe__scan_end(&s, out);
+}
+
+/*
+ * A payload passed as is (imsafe.c, for every passed verdict but the
+ * archives, whose walkers account for each of their bytes).  PAYLOAD mode
+ * counts what a reader acting on the bytes finds where it looks: a ZIP end
+ * record near the end leading to a central directory, a well-formed local
+ * header, a PDF header in the first 1024 bytes or a trailer in the last,
+ * markup in the first 512, a PHP opener with code after it, an executable
+ * at offset 0.  Its own format is not a finding (a PDF's header and
+ * trailer; a script, HTML, SVG or XML an operator passes), and neither is
+ * what sniff judged already: text reached here because sniff found no
+ * markup or server-side code in it, and a trailer keyword at the end of a
+ * text opens nothing.
+ */
+int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
+                         struct imsafe__scan_hit *out)
+{
+    struct imsafe__scan s;
+    imsafe__scan_init(&s, IMSAFE__SCAN_PAYLOAD);
+    enum imsafe__class c = imsafe__type_class(t);
+    s.skip = c == IMSAFE_CLASS_TEXT || c == IMSAFE_CLASS_ACTIVE || c == IMSAFE_CLASS_SCRIPT
+                 ? SKIP_MARKUP | SKIP_PDF_TAIL
+             : t == IMSAFE_TYPE_PDF ? SKIP_PDF
+                                    : 0;
+    index_sigs(&s);
+    imsafe__scan_feed(&s, p, n);
+    if (s.head_type == t)
+        s.head_type = IMSAFE_TYPE_UNKNOWN; /* a script the policy passes is the payload */
     return imsafe__scan_end(&s, out);
 }
 

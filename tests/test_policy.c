@@ -87,6 +87,8 @@ static const char forms_text[] =
     "jpeg_arithmetic = allow\n"
     "max_work = 1_000_000\n"
     "apng = flatten\n"
+    "office_macros = pass\n"
+    "office_active = pass\n"
     "action pdf = reject\n"
     "action webp = pass\n"
     "action png = reject\n"
@@ -130,6 +132,8 @@ static void test_forms(void)
              "jpeg_arithmetic");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_WORK) == 1000000, "max_work");
     TU_CHECK(get(p, IMSAFE_OPT_APNG) == IMSAFE_APNG_FLATTEN, "apng");
+    TU_CHECK(get(p, IMSAFE_OPT_OFFICE_MACROS) == IMSAFE_OFFICE_PASS, "office_macros");
+    TU_CHECK(get(p, IMSAFE_OPT_OFFICE_ACTIVE) == IMSAFE_OFFICE_PASS, "office_active");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_FRAMES) == 7, "max_frames on the last line");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_WIDTH_PX) == 32768, "an unnamed option keeps its value");
     TU_CHECK(imsafe_policy_action(p, IMSAFE_TYPE_PDF) == IMSAFE_ACTION_REJECT, "action pdf");
@@ -210,6 +214,8 @@ static const struct bad bad_texts[] = {
     {"jpeg_progressive = yes", 0, 1, "jpeg_progressive: expected one of keep, baseline"},
     {"jpeg_arithmetic = yes", 0, 1, "jpeg_arithmetic: expected one of reject, allow"},
     {"apng = drop", 0, 1, "apng: expected one of keep, flatten"},
+    {"office_macros = allow", 0, 1, "office_macros: expected one of reject, pass"},
+    {"office_active = yes", 0, 1, "office_active: expected one of reject, pass"},
     {"jpeg_quality = 101", 0, 1, "jpeg_quality: 101 is out of range 1..100"},
     {"jpeg_quality = 0", 0, 1, "jpeg_quality: 0 is out of range 1..100"},
     {"max_memory_bytes = 1 KiB", 0, 1, "max_memory_bytes: 1024 is out of range"},
@@ -402,6 +408,8 @@ static void test_round_trip(void)
                  strstr(text, "jpeg_mode = lossless\n") && strstr(text, "keep_icc = yes\n") &&
                  strstr(text, "jpeg_progressive = keep\n") &&
                  strstr(text, "jpeg_arithmetic = reject\n") && strstr(text, "apng = keep\n") &&
+                 strstr(text, "office_macros = reject\n") &&
+                 strstr(text, "office_active = reject\n") &&
                  strstr(text, "action png = sanitize\n") && strstr(text, "action unknown = reject\n"),
              "printed defaults:\n%s", text ? text : "(null)");
     free(text);

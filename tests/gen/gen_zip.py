@@ -562,11 +562,46 @@ def unsupported(d):
     write(d, "xz_inside.gz", gzip.compress(lzma.compress(TEXT), mtime=0))
 
 
+def disk_counts(d):
+    """An end record whose "entries on this disk" differs from its "total
+    entries" although nothing is split (disk numbers 0, the directory
+    complete).  unzip, bsdtar (seeking and streaming), Python and 7-Zip
+    all list every entry of such an archive (7-Zip adds a header warning):
+    only the total and the directory count, so it is no split archive.
+    A real second disk number still is."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in (("notes/readme.txt", TEXT), ("notes/minutes.txt", TEXT * 3)):
+            z.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 12, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    good = buf.getvalue()
+    end = good.rfind(b"PK\5\6")
+    for name, off, value in (("disk_count_differs.zip", 8, 1), ("disk_count_zero.zip", 8, 0),
+                             ("disk_count_over.zip", 8, 7), ("split_disk_number.zip", 4, 1),
+                             ("total_count_short.zip", 10, 1)):
+        data = bytearray(good)
+        struct.pack_into("<H", data, end + off, value)
+        write(d, name, bytes(data))
+    # the ZIP64 end record's own "entries on this disk" (its 5th field)
+    data = TEXT * 5
+    raw = deflate(data)
+    name = b"big.txt"
+    loc = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, DOS_TIME, DOS_DATE, zlib.crc32(data),
+                      len(raw), len(data), len(name), 0) + name
+    cen = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 0x032D, 20, 0, 8, DOS_TIME, DOS_DATE,
+                      zlib.crc32(data), len(raw), len(data), len(name), 0, 0, 0, 0, 0,
+                      0) + name
+    cd_off = len(loc) + len(raw)
+    z64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, 0, 1, len(cen), cd_off)
+    locator = struct.pack("<IIQI", 0x07064B50, 0, cd_off + len(cen), 1)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    write(d, "zip64_disk_count_differs.zip", loc + raw + cen + z64 + locator + end)
+
+
 def main():
     d = os.path.join(sys.argv[1], "zip")
     os.makedirs(d, exist_ok=True)
     for make in (benign, overlap_bombs, nested, ratio, names, dangerous, directories, structure, zip64,
-                 apk_signing, gzips, ambiguity, links_and_names, unsupported):
+                 apk_signing, gzips, ambiguity, links_and_names, unsupported, disk_counts):
         make(d)
 
 
