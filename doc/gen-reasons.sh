@@ -31,7 +31,9 @@ filename.invisible 0.2.0
 unsupported.jpeg.sampling 0.2.0
 unsupported.jpeg.arithmetic 0.2.0
 limit.ratio 0.2.0
-limit.work 0.2.0'    # lines "name version"
+limit.work 0.2.0
+type.encrypted 0.2.0
+malformed.pdf 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

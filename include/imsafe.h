@@ -292,11 +292,13 @@ typedef enum imsafe_reason {
     IMSAFE_R_UNSUPPORTED_JPEG_SAMPLING = 106,
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
     IMSAFE_R_LIMIT_RATIO = 108,
-    IMSAFE_R_LIMIT_WORK = 109
+    IMSAFE_R_LIMIT_WORK = 109,
+    IMSAFE_R_TYPE_ENCRYPTED = 110, /* an encrypted PDF: its objects cannot be read (0.2.0) */
+    IMSAFE_R_MALFORMED_PDF = 111   /* a PDF stream or object stream cannot be read (0.2.0) */
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 110
+#define IMSAFE_REASON_COUNT 112
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -343,7 +345,9 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_MAX_FILENAME_BYTES = 28,    /* 16..4096, default 255 */
     IMSAFE_OPT_JPEG_PROGRESSIVE = 29,      /* IMSAFE_JPEG_PROGRESSIVE_KEEP (default) | _BASELINE */
     IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
-    IMSAFE_OPT_MAX_WORK = 31               /* 1..2^50, default 4000000000 (samples) */
+    IMSAFE_OPT_MAX_WORK = 31,              /* 1..2^50, default 4000000000 (samples) */
+    IMSAFE_OPT_PDF_ACTIVE = 32,            /* IMSAFE_PDF_ACTIVE_REJECT (default) | _PASS (0.2.0) */
+    IMSAFE_OPT_PDF_ENCRYPTED = 33          /* IMSAFE_PDF_ENCRYPTED_REJECT (default) | _PASS (0.2.0) */
 } imsafe_opt;
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
@@ -360,6 +364,17 @@ typedef enum imsafe_opt {
  * block (limit.ratio cannot bound what a small file declares). */
 #define IMSAFE_JPEG_ARITHMETIC_REJECT 0
 #define IMSAFE_JPEG_ARITHMETIC_ALLOW 1
+
+/* A PDF with keys that run code or carry files (/JavaScript, /Launch,
+ * /EmbeddedFile, an /OpenAction that runs an action, ...): refused with
+ * type.active_content, or passed (the detail names the key). */
+#define IMSAFE_PDF_ACTIVE_REJECT 0
+#define IMSAFE_PDF_ACTIVE_PASS 1
+
+/* An encrypted PDF (/Encrypt): refused with type.encrypted, or passed
+ * after a scan of its dictionaries (its streams are not read). */
+#define IMSAFE_PDF_ENCRYPTED_REJECT 0
+#define IMSAFE_PDF_ENCRYPTED_PASS 1
 
 #define IMSAFE_PNG_FILTERS_NONE 0     /* no row filter: fastest, larger */
 #define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */

@@ -48,7 +48,7 @@ struct imsafe_policy {
     int frozen;
     int refs; /* atomic */
     long header_version;
-    int64_t opt[IMSAFE_OPT_MAX_WORK + 1];
+    int64_t opt[IMSAFE_OPT_PDF_ENCRYPTED + 1];
     unsigned char action[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];
@@ -348,6 +348,7 @@ imsafe_status imsafe__jpeg_sanitize(struct imsafe__job *job);
 imsafe_status imsafe__gif_sanitize(struct imsafe__job *job);
 imsafe_status imsafe__zip_inspect(struct imsafe__job *job);
 imsafe_status imsafe__gzip_inspect(struct imsafe__job *job);
+imsafe_status imsafe__pdf_inspect(struct imsafe__job *job);
 
 imsafe_result *imsafe__result_make(struct imsafe__job *job, const char *display_name);
 

@@ -74,6 +74,12 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      * for a progressive JPEG on a 2-core 2026 server, and ten times what a
      * 60 MP camera JPEG with libjpeg's standard progression needs */
     {IMSAFE_OPT_MAX_WORK, "max_work", 1, 1024 * TiB, 4000000000LL},
+    /* reject: a PDF that runs code or drops a file when opened (pdf.c) */
+    {IMSAFE_OPT_PDF_ACTIVE, "pdf_active", IMSAFE_PDF_ACTIVE_REJECT, IMSAFE_PDF_ACTIVE_PASS,
+     IMSAFE_PDF_ACTIVE_REJECT},
+    /* reject: an encrypted PDF's streams cannot be inspected */
+    {IMSAFE_OPT_PDF_ENCRYPTED, "pdf_encrypted", IMSAFE_PDF_ENCRYPTED_REJECT,
+     IMSAFE_PDF_ENCRYPTED_PASS, IMSAFE_PDF_ENCRYPTED_REJECT},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 
@@ -101,9 +107,10 @@ const struct imsafe__optdef *imsafe__optdef_find(const char *name, size_t len)
  * we cannot rebuild (WebP: BLASTPASS; HEIC/AVIF, TIFF, BMP, ICO, MNG) are
  * rejected.  Containers we inspect (ZIP and its documents, gzip, tar) pass after
  * inspection; containers we cannot inspect (7z, rar, OLE2, RTF) are
- * rejected.  PDF, plain text and audio/video pass unchanged: libimsafe does
- * not parse them, so an operator who wants them off sets their action (or
- * the kill switch).
+ * rejected.  PDF passes after its objects are scanned (pdf.c: active keys
+ * and encryption reject by default).  Plain text and audio/video pass
+ * unchanged: libimsafe does not parse them, so an operator who wants them
+ * off sets their action (or the kill switch).
  */
 static imsafe_action default_action(imsafe_type t)
 {

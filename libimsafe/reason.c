@@ -178,6 +178,10 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the declared image is larger than its compressed data can describe at all"),
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
+    R(TYPE_ENCRYPTED, "type.encrypted",
+      "the document is encrypted (a PDF /Encrypt dictionary): its objects cannot be inspected"),
+    R(MALFORMED_PDF, "malformed.pdf",
+      "a PDF stream or object stream cannot be read (unterminated, corrupt or invalid)"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)
