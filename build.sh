@@ -26,6 +26,7 @@ TEST_PACKAGES="
   valgrind
   zip unzip libarchive-tools 7zip
   php-cli
+  qpdf
 "
 
 top=$(cd "$(dirname "$0")" && pwd)
