@@ -23,15 +23,19 @@
  *     every dictionary after a "trailer" keyword;
  *   - stream data ends at a direct /Length when "endstream" follows it,
  *     otherwise at the next "endstream";
- *   - object streams (/Type /ObjStm, or any stream with /N and /First, as
- *     readers do not check /Type) are decoded and each object is parsed at
+ *   - object streams (/Type /ObjStm, or any stream with /First, as readers
+ *     do not check /Type) are decoded and each object is parsed at
  *     the offset its header gives, plus one linear pass for names;
  *   - other streams are decoded through FlateDecode, LZWDecode,
  *     ASCIIHexDecode, ASCII85Decode and RunLengthDecode (chains included,
- *     PNG and TIFF predictors undone) and their names checked.  Not
- *     decoded: image filters (DCT, JPX, JBIG2, CCITT fax), Crypt and
- *     unknown filters, images, fonts, sampled functions and ICC profiles
- *     (binary data where a name is chance), cross-reference streams.
+ *     PNG and TIFF predictors undone, /Crypt /Identity passed through) and
+ *     their names checked.  Not decoded: image filters (DCT, JPX, JBIG2,
+ *     CCITT fax) and unknown filters, which readers cannot decode either,
+ *     images, fonts, sampled functions and ICC profiles (binary data where
+ *     a name is chance), cross-reference streams.  What readers would
+ *     decode and we will not is malformed.pdf: a chain of more than
+ *     MAX_CHAIN filters, an object stream whose /Filter, /DecodeParms, /N
+ *     or /First is a reference.
  *
  * Limits: each decoded stream at most max_archive_entry_bytes, all of them
  * max_archive_bytes (limit.decompressed_bytes); every decoded byte and
@@ -436,7 +440,7 @@ static enum key classify_key(const struct tok *t)
     return K_OTHER;
 }
 
-enum filt { F_FLATE, F_LZW, F_AHX, F_A85, F_RL, F_SKIP };
+enum filt { F_FLATE, F_LZW, F_AHX, F_A85, F_RL, F_CRYPT, F_SKIP };
 
 static enum filt classify_filter(const struct tok *t)
 {
@@ -444,11 +448,14 @@ static enum filt classify_filter(const struct tok *t)
         {"FlateDecode", F_FLATE},    {"Fl", F_FLATE},  {"LZWDecode", F_LZW}, {"LZW", F_LZW},
         {"ASCIIHexDecode", F_AHX},   {"AHx", F_AHX},   {"ASCII85Decode", F_A85},
         {"A85", F_A85},              {"RunLengthDecode", F_RL}, {"RL", F_RL},
+        /* without /Encrypt the only crypt filter is /Identity, which
+         * readers apply (an encrypted file's streams are not decoded) */
+        {"Crypt", F_CRYPT},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (tok_is(t, T_NAME, f[i].name))
             return f[i].f;
-    return F_SKIP; /* image filters, Crypt, unknown: not decoded */
+    return F_SKIP; /* image filters, unknown: not decoded */
 }
 
 struct parms {
@@ -458,6 +465,8 @@ struct parms {
 /* What the top-level dictionary of an object says about its stream. */
 struct sinfo {
     int is_dict, objstm, xref, binary, has_length, has_n, has_first;
+    int first_key; /* a /First entry of any kind: readers take it for an object stream */
+    int indirect;  /* /Filter, /DecodeParms, /N or /First is a reference */
     int64_t length, n, first;
     enum filt filter[MAX_CHAIN];
     struct parms parms[MAX_CHAIN];
@@ -547,6 +556,8 @@ static void dict_ref_value(struct parse *ps, struct frame *f, int64_t num)
         ps->info->has_length = 0; /* indirect: the next "endstream" ends it */
     if (top && (f->key == K_N || f->key == K_FIRST))
         ps->info->has_n = ps->info->has_first = 0;
+    if (top && (f->key == K_N || f->key == K_FIRST || f->key == K_FILTER || f->key == K_PARMS))
+        ps->info->indirect = 1;
     if (f->key == K_OPENACTION)
         add_pend(ps->s, P_OPEN, num);
     else if (f->key == K_AA)
@@ -644,6 +655,8 @@ static void in_dict(struct parse *ps, struct frame *f, const struct tok *t)
         f->want_key = 0, f->nint = 0;
         if (f == &ps->st[0] && f->key == K_BINARY)
             ps->info->binary = 1;
+        if (f == &ps->st[0] && f->key == K_FIRST)
+            ps->info->first_key = 1;
         if (f == &ps->st[0] && f->key == K_ENCRYPT &&
             (f->role == R_TOP || f->role == R_TRAILER))
             ps->s->encrypted = 1;
@@ -903,7 +916,7 @@ static int f_ahx(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out, u
 
 /* ASCII85Decode: groups of five characters '!'..'u' for four bytes, 'z'
  * for four zeros, "~>" ends; a last group of k > 1 characters gives k - 1
- * bytes. */
+ * bytes, a last single character nothing (as qpdf and pdf.js read it). */
 static int f_a85(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out, uint64_t obj)
 {
     uint32_t g = 0;
@@ -932,8 +945,6 @@ static int f_a85(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out, u
             g = 0, k = 0;
         }
     }
-    if (k == 1)
-        return found_bad(s, "an ASCII85 group of one character", obj), CORRUPT;
     if (k > 1) {
         uint8_t b[4];
         uint64_t v = g;
@@ -1037,6 +1048,7 @@ static int decode_chain(struct pdf *s, const struct sinfo *info, const uint8_t *
         case F_AHX: rc = f_ahx(s, src, len, &next, obj); break;
         case F_A85: rc = f_a85(s, src, len, &next, obj); break;
         case F_RL: rc = f_rl(s, src, len, &next); break;
+        case F_CRYPT: rc = dbuf_put(s, &next, src, len); break;
         case F_SKIP: rc = -1; break;
         }
         if (rc == 0 && (info->filter[i] == F_FLATE || info->filter[i] == F_LZW))
@@ -1052,16 +1064,21 @@ static int decode_chain(struct pdf *s, const struct sinfo *info, const uint8_t *
 
 /* ---------------------------------------------------------------- streams */
 
+/* An object stream, as readers take one: /Type /ObjStm, or a /First
+ * entry (an ICC profile has /N without /First). */
+static int is_objstm(const struct sinfo *info)
+{
+    return info->objstm || info->first_key;
+}
+
 static int will_decode(const struct pdf *s, const struct sinfo *info)
 {
-    if (!s->decode || info->too_many || info->xref)
+    if (!s->decode || info->xref)
         return 0;
     for (int i = 0; i < info->nfilter; i++)
         if (info->filter[i] == F_SKIP)
             return 0;
-    /* an ICC profile has /N without /First */
-    int objstm = info->objstm || (info->has_n && info->has_first);
-    return objstm || (!info->binary && !info->has_n);
+    return is_objstm(info) || (!info->binary && !info->has_n);
 }
 
 static void parse_at(struct pdf *s, const uint8_t *p, size_t n, size_t pos, uint32_t num,
@@ -1135,6 +1152,16 @@ static void stream(struct pdf *s, const struct sinfo *info, const uint8_t *p, si
     }
     if (!decode)
         return;
+    /* what readers decode and we would not: refused rather than skipped */
+    if (info->too_many) {
+        found_bad(s, "a filter chain longer than 8", obj);
+        return;
+    }
+    if (is_objstm(info) && info->indirect) {
+        found_bad(s, "an object stream whose /Filter, /DecodeParms, /N or /First is a reference",
+                  obj);
+        return;
+    }
     struct dbuf out = {NULL, 0, 0};
     const uint8_t *data = p + d;
     size_t len = end - d;
@@ -1143,7 +1170,7 @@ static void stream(struct pdf *s, const struct sinfo *info, const uint8_t *p, si
             return;
         data = out.p, len = out.len;
     }
-    if (info->objstm || (info->has_n && info->has_first))
+    if (is_objstm(info))
         objstm(s, info, data, len, obj);
     else
         (void)scan_names(s, data, len, obj);

@@ -33,6 +33,17 @@ import sys
 
 ACTIVE = {"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/EF",
           "/RichMedia", "/XFA", "/SubmitForm", "/ImportData", "/GoToR", "/GoToE"}
+# Streams whose data is binary (a name there is chance, and no reader acts
+# on it): images, fonts, ICC profiles, sampled functions; and data qpdf
+# could not decode (image filters) stays raw.
+BINARY_KEYS = ("/Width", "/Length1", "/Length2", "/Length3", "/FunctionType")
+TEXT_FILTERS = {"/FlateDecode", "/LZWDecode", "/ASCIIHexDecode", "/ASCII85Decode",
+                "/RunLengthDecode"}
+# Where libimsafe refuses on purpose what qpdf reads: fixture -> why.
+DELIBERATE = {
+    "bad_chain_too_long.pdf": "libimsafe refuses chains of more than 8 filters "
+                              "(readers have no limit; real files use 1 or 2)",
+}
 NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
 REF = re.compile(r"^(\d+) (\d+) R$")
 
@@ -97,6 +108,14 @@ def dicts_in(value):
             yield from dicts_in(v)
 
 
+def text_stream(sd):
+    flt = sd.get("/Filter", [])
+    flt = flt if isinstance(flt, list) else [flt]
+    binary = (sd.get("/Subtype") == "/Image" or any(k in sd for k in BINARY_KEYS) or
+              ("/N" in sd and "/First" not in sd))
+    return not binary and all(f in TEXT_FILTERS for f in flt)
+
+
 def qpdf_view(qpdf, path):
     """(state, active key or None, detail) as qpdf reads the file."""
     enc = subprocess.run([qpdf, "--is-encrypted", path], capture_output=True)
@@ -119,8 +138,7 @@ def qpdf_view(qpdf, path):
             if key:
                 auto.add(key)
         data = o.get("stream", {}).get("data")
-        sd = o.get("stream", {}).get("dict", {})
-        if data and sd.get("/Subtype") != "/Image" and "/Length1" not in sd:
+        if data and text_stream(o["stream"]["dict"]):
             for m in NAME.finditer(base64.b64decode(data)):
                 names.add("/" + unescape(m.group(1)).decode("latin-1"))
     hits = sorted(n for n in names if n in ACTIVE) + sorted(auto)
@@ -167,7 +185,11 @@ def main():
         verdict, reason, detail = imsafe_verdict(check, path)
         counts[state] = counts.get(state, 0) + 1
         name = os.path.basename(path)
-        if name.startswith("benign_") and state != "clean":
+        if name in DELIBERATE and verdict == "rejected":
+            print("deliberate: %s: qpdf: %s; libimsafe: %s (%s)" % (name, state, reason,
+                                                                    DELIBERATE[name]))
+            passed += 1
+        elif name.startswith("benign_") and state != "clean":
             print("FAIL %s: a benign fixture qpdf does not read cleanly (%s)" % (name, why))
             failed += 1
         elif agrees(state, verdict, reason):

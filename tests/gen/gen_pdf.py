@@ -33,8 +33,8 @@ CONTENT = b"BT /F1 12 Tf 72 720 Td (Minutes of the meeting.) Tj ET\n"
 
 # ---------------------------------------------------------------- filters
 
-def lzw(data):
-    """PDF LZWDecode with EarlyChange 1: 9..12-bit codes, MSB first."""
+def lzw(data, early=1):
+    """PDF LZWDecode (EarlyChange 1 by default): 9..12-bit codes, MSB first."""
     table = {bytes([i]): i for i in range(256)}
     nxt, width, out, acc, bits = 258, 9, [], 0, 0
 
@@ -55,7 +55,7 @@ def lzw(data):
         put(table[w])
         table[wc] = nxt
         nxt += 1
-        if nxt + 1 >= (1 << width) and width < 12:
+        if nxt + early >= (1 << width) and width < 12:
             width += 1
         if nxt >= 4094:
             put(256)
@@ -92,12 +92,23 @@ def png_up(data, columns):
     return bytes(out)
 
 
+def tiff2(data, columns):
+    """The TIFF predictor (Predictor 2), one 8-bit colour, rows of columns."""
+    data += bytes(-len(data) % columns)
+    out = bytearray()
+    for i in range(0, len(data), columns):
+        row = data[i:i + columns]
+        out += bytes([row[0]]) + bytes((row[j] - row[j - 1]) & 0xFF for j in range(1, len(row)))
+    return bytes(out)
+
+
 ENCODERS = {
     "FlateDecode": zlib.compress,
     "LZWDecode": lzw,
     "ASCIIHexDecode": lambda d: d.hex().encode() + b">",
     "ASCII85Decode": lambda d: base64.a85encode(d) + b"~>",
     "RunLengthDecode": rle,
+    "Crypt": lambda d: d,  # /Identity
 }
 
 
@@ -156,7 +167,7 @@ def write(objs, head=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", trailer_extra=b"", xref_f
 
 
 def write_objstm(objs, packed, filters=("FlateDecode",), parms=b"", objstm_type=True,
-                 head=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"):
+                 head=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", encoded=None, predict=None):
     """PDF 1.5: the objects numbered in `packed` go into one object stream,
     the rest stay in the file; a cross-reference stream indexes both."""
     stm_num = max(objs) + 1
@@ -167,14 +178,16 @@ def write_objstm(objs, packed, filters=("FlateDecode",), parms=b"", objstm_type=
         body += objs[num] + b"\n"
     first = b" ".join(header) + b"\n"
     data = first + bytes(body)
-    if parms:
+    if predict is not None:
+        data = predict(data)
+    elif parms:
         data = png_up(data, 8)
     typ = b"/Type /ObjStm " if objstm_type else b""
     sdict = typ + b"/N %d /First %d " % (len(packed), len(first)) + filter_entry(list(filters))
     if parms:
         sdict += b" " + parms
     direct = {n: o for n, o in objs.items() if n not in packed}
-    direct[stm_num] = stream(sdict, encode(data, list(filters)))
+    direct[stm_num] = stream(sdict, encoded(data) if encoded else encode(data, list(filters)))
     out = bytearray(head)
     where = {}
     for num in sorted(direct):
@@ -282,6 +295,19 @@ def benign(f):
     # a RunLength run cut by the end of the data: readers take what is there
     objs[4] = stream(b"/Filter /RunLengthDecode", b"\x30" + CONTENT[:20])
     f["benign_rl_short.pdf"] = write(objs)
+    # a last ASCII85 group of one character: readers drop it
+    objs[4] = stream(b"/Filter /ASCII85Decode", base64.a85encode(CONTENT) + b"B~>")
+    f["benign_a85_short.pdf"] = write(objs)
+    # streams the scan does not decode: an image, an ICC profile, a font, an
+    # unknown filter; and a cross-reference stream
+    objs = base_objects(b"", b"")
+    objs[6] = stream(b"/Type /XObject /Subtype /Image /Width 8 /Height 1 /BitsPerComponent 8 "
+                     b"/ColorSpace /DeviceGray /Filter /FlateDecode",
+                     zlib.compress(b"/JS /EF ."))
+    objs[7] = stream(b"/N 3 /Filter /FlateDecode", zlib.compress(b"/EF " * 4))
+    objs[8] = stream(b"/Length1 8 /Filter /FlateDecode", zlib.compress(b"/JS /EF "))
+    objs[9] = stream(b"/Filter /JBIG2Decode", b"/JavaScript ")
+    f["benign_binary_streams.pdf"] = write(objs)
 
 
 def incremental(base, text):
@@ -358,6 +384,48 @@ def active(f):
     objs[4] = stream(b"/Filter /FlateDecode",
                      zlib.compress(CONTENT + b"/JavaScript BMC EMC\n"))
     f["active_in_content.pdf"] = write(objs)
+    more_active(f)
+
+
+def more_active(f):
+    """Object streams under every parameter the decoders take, and objects
+    a reader finds where a strict parser would not."""
+    js = with_key("js")
+    f["active_objstm_tiff.pdf"] = write_objstm(
+        js, [1, 2, 3, 5], parms=b"/DecodeParms << /Predictor 2 /Columns 8 >>",
+        predict=lambda d: tiff2(d, 8))
+    f["active_objstm_early0.pdf"] = write_objstm(
+        js, [1, 2, 3, 5], ["LZWDecode"], parms=b"/DecodeParms << /EarlyChange 0 >>",
+        predict=lambda d: d, encoded=lambda d: lzw(d, 0))
+    f["active_objstm_parms_array.pdf"] = write_objstm(
+        js, [1, 2, 3, 5], ["ASCIIHexDecode", "FlateDecode"],
+        parms=b"/DecodeParms [null << /Predictor 12 /Columns 8 >>]",
+        encoded=lambda d: encode(png_up(d, 8), ["ASCIIHexDecode", "FlateDecode"]),
+        predict=lambda d: d)
+    f["active_objstm_a85_zeros.pdf"] = write_objstm(
+        {n: o + (b"\n%" + bytes(9) if n == 2 else b"") for n, o in js.items()},
+        [1, 2, 3, 5], ["ASCII85Decode"])
+    # /Crypt /Identity: readers pass the data through
+    f["active_objstm_crypt_identity.pdf"] = write_objstm(
+        js, [1, 2, 3, 5], ["Crypt", "FlateDecode"],
+        parms=b"/DecodeParms [<< /Name /Identity >> null]", predict=lambda d: d)
+    # an object stream without /Type: /N and /First are enough for readers
+    f["active_objstm_first_only.pdf"] = write_objstm(js, [1, 2, 3, 5], objstm_type=False)
+    # the stream's /Length is a reference: the data ends at "endstream"
+    objs = base_objects()
+    data = zlib.compress(CONTENT + b"/JavaScript BMC EMC\n")
+    objs[4] = (b"<< /Filter /FlateDecode /Length 6 0 R >>\nstream\n" + data +
+               b"\nendstream")
+    objs[6] = b"%d" % len(data)
+    f["active_length_ref.pdf"] = write(objs)
+    # the action's object number split by a comment: readers skip comments
+    objs = base_objects(b"/OpenAction 6 0 R")
+    objs[6] = b"<< /S /Named /N /Print >>"
+    f["active_openaction_comment.pdf"] = write(objs).replace(b"6 0 obj", b"6 %x\n0 obj", 1)
+    # /AA through a reference to a dictionary holding the action directly
+    objs = base_objects(b"", b"/AA 6 0 R")
+    objs[6] = b"<< /O << /S /URI /URI (https://example.com/) >> >>"
+    f["active_aa_ref_direct.pdf"] = write(objs)
 
 
 def malformed(f):
@@ -382,6 +450,16 @@ def malformed(f):
     objs = base_objects()
     objs[6] = b"[" * 600 + b"]" * 600
     f["bad_nesting.pdf"] = write(objs)
+    js = with_key("js")
+    f["bad_chain_too_long.pdf"] = write_objstm(js, [1, 2, 3, 5], ["ASCIIHexDecode"] * 9)
+    f["bad_objstm_indirect.pdf"] = write_objstm(js, [1, 2, 3, 5]).replace(
+        b"/N 4 ", b"/N 9 0 R ", 1)
+    f["bad_predictor.pdf"] = write_objstm(
+        js, [1, 2, 3, 5], parms=b"/DecodeParms << /Predictor 12 /Colors 99 /Columns 8 >>",
+        predict=lambda d: d)
+    f["bad_png_row.pdf"] = write_objstm(
+        js, [1, 2, 3, 5], parms=b"/DecodeParms << /Predictor 12 /Columns 8 >>",
+        predict=lambda d: bytes([7]) + d)
 
 
 def limits(f):
