@@ -460,6 +460,7 @@ static enum filt classify_filter(const struct tok *t)
 
 struct parms {
     int64_t predictor, colors, bpc, columns, early;
+    int has_early; /* absent means 1 */
 };
 
 /* What the top-level dictionary of an object says about its stream. */
@@ -501,7 +502,7 @@ static void set_parm(struct parse *ps, const struct frame *f, int64_t v)
     case K_COLORS: pm->colors = v; break;
     case K_BPC: pm->bpc = v; break;
     case K_COLUMNS: pm->columns = v; break;
-    case K_EARLY: pm->early = v; break;
+    case K_EARLY: pm->early = v, pm->has_early = 1; break;
     default: break;
     }
 }
@@ -823,8 +824,7 @@ static int f_flate(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out,
     return rc;
 }
 
-/* LZWDecode: 9- to 12-bit codes, 256 clears, 257 ends; EarlyChange 1 (the
- * default) widens the code one entry early. */
+/* The LZW string table: each entry is a prefix entry plus one byte. */
 struct lzw {
     uint16_t prefix[4096];
     uint8_t suffix[4096], first[4096];
@@ -840,17 +840,15 @@ static int lzw_emit(struct pdf *s, struct lzw *z, unsigned code, struct dbuf *ou
     return dbuf_put(s, out, z->str, l);
 }
 
-static int f_lzw(struct pdf *s, const uint8_t *in, size_t n, const struct parms *pm,
-                 struct dbuf *out, uint64_t obj)
+/* One reading of LZW data; CORRUPT without a finding (the caller decides).
+ * shift 0 widens codes as pdf.js, pdfminer and MuPDF do (when the decoder's
+ * next entry plus EarlyChange reaches a power of two), shift 1 one code
+ * sooner, as qpdf does. */
+static int lzw_run(struct pdf *s, struct lzw *z, const uint8_t *in, size_t n, unsigned early,
+                   unsigned shift, struct dbuf *out)
 {
-    struct lzw *z = imsafe__alloc(s->job, sizeof *z);
-    if (z == NULL)
-        return s->dead = 1, -1;
-    for (unsigned i = 0; i < 256; i++)
-        z->suffix[i] = z->first[i] = (uint8_t)i, z->len[i] = 1, z->prefix[i] = 0;
-    unsigned early = pm->early == 0 ? 0 : 1, width = 9, next = 258, prev = 4096;
+    unsigned width = 9, next = 258, prev = 4096, bits = 0;
     uint32_t acc = 0;
-    unsigned bits = 0;
     int rc = 0;
     for (size_t i = 0; rc == 0;) {
         while (bits < width && i < n)
@@ -867,22 +865,42 @@ static int f_lzw(struct pdf *s, const uint8_t *in, size_t n, const struct parms 
         }
         /* the first code after a clear is a byte; later ones name an entry
          * or the one about to be made (KwKwK) */
-        if (prev == 4096 ? code > 255 : code > next || code == 4096) {
-            rc = (found_bad(s, "an invalid LZW code", obj), CORRUPT);
-            break;
-        }
+        if (prev == 4096 ? code > 255 : code > next || code == 4096)
+            return CORRUPT;
         if (prev != 4096 && next < 4096) {
             z->prefix[next] = (uint16_t)prev;
             z->suffix[next] = code < next ? z->first[code] : z->first[prev];
             z->first[next] = z->first[prev];
             z->len[next] = (uint16_t)(z->len[prev] + 1);
             next++;
-            if (next + early >= (1u << width) && width < 12)
+            if (next + early + shift >= (1u << width) && width < 12)
                 width++;
         }
         rc = lzw_emit(s, z, code, out);
         prev = code;
     }
+    return rc;
+}
+
+/* LZWDecode: 9- to 12-bit codes, 256 clears, 257 ends; EarlyChange 1 (the
+ * default) widens the code one entry early.  Readers disagree on the entry
+ * at which a code widens: data valid under either reading is read. */
+static int f_lzw(struct pdf *s, const uint8_t *in, size_t n, const struct parms *pm,
+                 struct dbuf *out, uint64_t obj)
+{
+    struct lzw *z = imsafe__alloc(s->job, sizeof *z);
+    if (z == NULL)
+        return s->dead = 1, -1;
+    for (unsigned i = 0; i < 256; i++)
+        z->suffix[i] = z->first[i] = (uint8_t)i, z->len[i] = 1, z->prefix[i] = 0;
+    unsigned early = pm->has_early && pm->early == 0 ? 0 : 1;
+    int rc = lzw_run(s, z, in, n, early, 0, out);
+    if (rc == CORRUPT) {
+        out->len = 0;
+        rc = lzw_run(s, z, in, n, early, 1, out);
+    }
+    if (rc == CORRUPT)
+        found_bad(s, "an invalid LZW code", obj);
     imsafe__free(s->job, z);
     return rc;
 }
@@ -916,7 +934,8 @@ static int f_ahx(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out, u
 
 /* ASCII85Decode: groups of five characters '!'..'u' for four bytes, 'z'
  * for four zeros, "~>" ends; a last group of k > 1 characters gives k - 1
- * bytes, a last single character nothing (as qpdf and pdf.js read it). */
+ * bytes, a last single character nothing; a group above 2^32 - 1 wraps
+ * (qpdf and pdf.js read both so). */
 static int f_a85(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out, uint64_t obj)
 {
     uint32_t g = 0;
@@ -933,10 +952,7 @@ static int f_a85(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out, u
         }
         if (c < '!' || c > 'u')
             return found_bad(s, "a character outside ASCII85 data", obj), CORRUPT;
-        uint64_t v = (uint64_t)g * 85 + (c - '!');
-        if (v > 0xffffffffu)
-            return found_bad(s, "an ASCII85 group out of range", obj), CORRUPT;
-        g = (uint32_t)v;
+        g = g * 85u + (uint32_t)(c - '!'); /* wraps, as readers do */
         if (++k == 5) {
             b[0] = (uint8_t)(g >> 24), b[1] = (uint8_t)(g >> 16), b[2] = (uint8_t)(g >> 8),
             b[3] = (uint8_t)g;
@@ -947,11 +963,9 @@ static int f_a85(struct pdf *s, const uint8_t *in, size_t n, struct dbuf *out, u
     }
     if (k > 1) {
         uint8_t b[4];
-        uint64_t v = g;
+        uint32_t v = g;
         for (unsigned j = k; j < 5; j++)
-            v = v * 85 + 84;
-        if (v > 0xffffffffu)
-            return found_bad(s, "an ASCII85 group out of range", obj), CORRUPT;
+            v = v * 85u + 84u;
         b[0] = (uint8_t)(v >> 24), b[1] = (uint8_t)(v >> 16), b[2] = (uint8_t)(v >> 8);
         return dbuf_put(s, out, b, k - 1);
     }

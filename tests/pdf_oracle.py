@@ -130,6 +130,7 @@ def qpdf_view(qpdf, path):
     objects = json.loads(r.stdout)["qpdf"][1]
     doc = Doc(objects)
     names, auto = set(), set()
+    names_in(objects.get("trailer", {}).get("value"), names)
     for o in doc.obj.values():
         v = o.get("value", o.get("stream", {}).get("dict"))
         names_in(v, names)

@@ -33,8 +33,11 @@ CONTENT = b"BT /F1 12 Tf 72 720 Td (Minutes of the meeting.) Tj ET\n"
 
 # ---------------------------------------------------------------- filters
 
-def lzw(data, early=1):
-    """PDF LZWDecode (EarlyChange 1 by default): 9..12-bit codes, MSB first."""
+def lzw(data, early=1, late=0):
+    """PDF LZWDecode (EarlyChange 1 by default): 9..12-bit codes, MSB first.
+    Codes widen when the next entry plus EarlyChange reaches a power of two,
+    as the specification and qpdf read it; late=1 widens one code later, as
+    pdf.js, pdfminer and MuPDF read it."""
     table = {bytes([i]): i for i in range(256)}
     nxt, width, out, acc, bits = 258, 9, [], 0, 0
 
@@ -55,7 +58,7 @@ def lzw(data, early=1):
         put(table[w])
         table[wc] = nxt
         nxt += 1
-        if nxt + early >= (1 << width) and width < 12:
+        if nxt + early >= (1 << width) + late and width < 12:
             width += 1
         if nxt >= 4094:
             put(256)
@@ -88,6 +91,27 @@ def png_up(data, columns):
         row = data[i:i + columns]
         out.append(2)
         out += bytes((a - b) & 0xFF for a, b in zip(row, prev))
+        prev = row
+    return bytes(out)
+
+
+def png_mixed(data, columns):
+    """PNG predictor rows cycling through filter types 0..4 (None, Sub,
+    Up, Average, Paeth), one byte per pixel."""
+    def paeth(a, b, c):
+        p = a + b - c
+        pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+        return a if pa <= pb and pa <= pc else b if pb <= pc else c
+    data += bytes(-len(data) % columns)
+    out, prev = bytearray(), bytes(columns)
+    for r, i in enumerate(range(0, len(data), columns)):
+        row, ft = data[i:i + columns], r % 5
+        out.append(ft)
+        for j, x in enumerate(row):
+            a = row[j - 1] if j else 0
+            b, c = prev[j], prev[j - 1] if j else 0
+            pred = [0, a, b, (a + b) >> 1, paeth(a, b, c)][ft]
+            out.append((x - pred) & 0xFF)
         prev = row
     return bytes(out)
 
@@ -295,6 +319,14 @@ def benign(f):
     # a RunLength run cut by the end of the data: readers take what is there
     objs[4] = stream(b"/Filter /RunLengthDecode", b"\x30" + CONTENT[:20])
     f["benign_rl_short.pdf"] = write(objs)
+    # a RunLength repeat, an odd last ASCIIHex digit
+    objs[4] = stream(b"/Filter /RunLengthDecode", b"\xfb " + rle(CONTENT))
+    f["benign_rl_repeat.pdf"] = write(objs)
+    objs[4] = stream(b"/Filter /ASCIIHexDecode", CONTENT.hex().encode() + b"2>")
+    f["benign_ahx_odd.pdf"] = write(objs)
+    # ASCII85 groups above 2^32 - 1: readers wrap them
+    objs[4] = stream(b"/Filter /ASCII85Decode", base64.a85encode(CONTENT) + b"uuuuu!!!!!uu~>")
+    f["benign_a85_wrap.pdf"] = write(objs)
     # a last ASCII85 group of one character: readers drop it
     objs[4] = stream(b"/Filter /ASCII85Decode", base64.a85encode(CONTENT) + b"B~>")
     f["benign_a85_short.pdf"] = write(objs)
@@ -422,6 +454,24 @@ def more_active(f):
     objs = base_objects(b"/OpenAction 6 0 R")
     objs[6] = b"<< /S /Named /N /Print >>"
     f["active_openaction_comment.pdf"] = write(objs).replace(b"6 0 obj", b"6 %x\n0 obj", 1)
+    # a large LZW object stream: codes widen to 12 bits and the table clears
+    pad = b"".join(b"%% line %d of a long comment %x\n" % (i, i * 7919) for i in range(400))
+    big = {n: (o + b"\n" + pad if n == 2 else o) for n, o in js.items()}
+    f["active_objstm_lzw_big.pdf"] = write_objstm(big, [1, 2, 3, 5], ["LZWDecode"])
+    f["active_objstm_lzw_late.pdf"] = write_objstm(big, [1, 2, 3, 5], ["LZWDecode"],
+                                                   encoded=lambda d: lzw(d, 1, 1))
+    # every PNG row filter, with the sample size spelled out
+    f["active_objstm_png_mixed.pdf"] = write_objstm(
+        js, [1, 2, 3, 5],
+        parms=b"/DecodeParms << /Predictor 15 /Colors 1 /BitsPerComponent 8 /Columns 8 >>",
+        predict=lambda d: png_mixed(d, 8))
+    # a key in a trailer dictionary
+    f["active_trailer.pdf"] = write(base_objects(), trailer_extra=b"/JavaScript 1 0 R ")
+    # /AA entries that are references; two pending references
+    objs = base_objects(b"/OpenAction 7 0 R", b"/AA << /O 6 0 R >>")
+    objs[6] = b"<< /S /Named /N /Print >>"
+    objs[7] = b"<< /S /GoTo /D [3 0 R /Fit] >>"
+    f["active_aa_entry_ref.pdf"] = write(objs)
     # /AA through a reference to a dictionary holding the action directly
     objs = base_objects(b"", b"/AA 6 0 R")
     objs[6] = b"<< /O << /S /URI /URI (https://example.com/) >> >>"
@@ -441,6 +491,9 @@ def malformed(f):
     f["bad_flate_header.pdf"] = write(objs)
     objs[4] = stream(b"/Filter /ASCIIHexDecode", b"4142zz>")
     f["bad_ahx.pdf"] = write(objs)
+    f["active_objstm_pairs.pdf"] = write_objstm(
+        with_key("js"), [1, 2, 3, 5], predict=lambda d: d.replace(b"2 ", b"x ", 1),
+        parms=b" ")
     objs[4] = stream(b"/Filter /ASCII85Decode", b"abc\x7f~>")
     f["bad_a85.pdf"] = write(objs)
     objs[4] = stream(b"/Filter /LZWDecode", bytes([0x80, 0x7f, 0xff, 0xff]))
