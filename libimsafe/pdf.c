@@ -63,9 +63,12 @@
 #define MAX_CHAIN 8        /* filters per stream; real files use 1 or 2 */
 #define NUM_UNKNOWN 0xffffffffu
 /* Bytes the object parser may read, as a multiple of the bytes there are
- * to read: every object is parsed once in a sane file; overlapping
- * objects (an unclosed dictionary before each "obj") would be quadratic. */
-#define LEX_FACTOR 8
+ * to read (the file and its decoded object streams), plus LEX_SLACK: every
+ * object is parsed once in a sane file; overlapping objects (an unclosed
+ * string or dictionary before each "obj", object stream offsets into one)
+ * would be quadratic. */
+#define LEX_FACTOR 4
+#define LEX_SLACK 262144
 
 /* ------------------------------------------------------------ findings */
 
@@ -1246,7 +1249,7 @@ static uint32_t number_before(const uint8_t *p, size_t i)
 /* Bytes the object parser may still read (object streams add theirs). */
 static int over_lex_cap(struct pdf *s)
 {
-    uint64_t cap = (s->job->in_len + s->decoded) * LEX_FACTOR + 1048576;
+    uint64_t cap = (s->job->in_len + s->decoded) * LEX_FACTOR + LEX_SLACK;
     if (s->lexed <= cap)
         return 0;
     found_limit(s, IMSAFE_R_LIMIT_WORK, "PDF objects overlap: bytes parsed", s->lexed, cap);
