@@ -35,6 +35,7 @@ TEST_PACKAGES="
   python3-docx
   python3-openpyxl
   python3-odf
+  qpdf
 "
 
 top=$(cd "$(dirname "$0")" && pwd)

@@ -37,7 +37,9 @@ malformed.apng.frame_data 0.2.0
 malformed.webp.huffman 0.2.0
 malformed.webp.vp8l 0.2.0
 type.macro 0.2.0
-malformed.office 0.2.0'    # lines "name version"
+malformed.office 0.2.0
+type.encrypted 0.2.0
+malformed.pdf 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

@@ -293,6 +293,8 @@ typedef enum imsafe_reason {
     IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC = 107,
     IMSAFE_R_LIMIT_RATIO = 108,
     IMSAFE_R_LIMIT_WORK = 109,
+    IMSAFE_R_TYPE_ENCRYPTED = 110, /* an encrypted PDF: its objects cannot be read (0.2.0) */
+    IMSAFE_R_MALFORMED_PDF = 111,   /* a PDF stream or object stream cannot be read (0.2.0) */
     IMSAFE_R_TYPE_MACRO = 113,       /* an Office document with macros (0.2.0) */
     IMSAFE_R_MALFORMED_OFFICE = 114,  /* an Office package part is not well-formed (0.2.0) */
     IMSAFE_R_LIMIT_TIME = 115, /* the call ran past its CPU or wall-clock deadline (0.2.0) */
@@ -351,6 +353,8 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_JPEG_ARITHMETIC = 30,       /* IMSAFE_JPEG_ARITHMETIC_REJECT (default) | _ALLOW */
     IMSAFE_OPT_MAX_WORK = 31,              /* 1..2^50, default 4000000000 (work units,
                                             * about 1 s of CPU; see libimsafe(3)) */
+    IMSAFE_OPT_PDF_ACTIVE = 32,            /* IMSAFE_PDF_ACTIVE_REJECT (default) | _PASS (0.2.0) */
+    IMSAFE_OPT_PDF_ENCRYPTED = 33,          /* IMSAFE_PDF_ENCRYPTED_REJECT (default) | _PASS (0.2.0) */
     IMSAFE_OPT_OFFICE_MACROS = 34,         /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
     IMSAFE_OPT_OFFICE_ACTIVE = 35,          /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
     IMSAFE_OPT_MAX_CPU_MS = 36,            /* 0..86400000, default 0 (no CPU deadline) */
@@ -384,6 +388,16 @@ typedef enum imsafe_opt {
  * flattened to its default image (note.animation_dropped). */
 #define IMSAFE_APNG_KEEP 0
 #define IMSAFE_APNG_FLATTEN 1
+/* A PDF with keys that run code or carry files (/JavaScript, /Launch,
+ * /EmbeddedFile, an /OpenAction that runs an action, ...): refused with
+ * type.active_content, or passed (the detail names the key). */
+#define IMSAFE_PDF_ACTIVE_REJECT 0
+#define IMSAFE_PDF_ACTIVE_PASS 1
+
+/* An encrypted PDF (/Encrypt): refused with type.encrypted, or passed
+ * after a scan of its dictionaries (its streams are not read). */
+#define IMSAFE_PDF_ENCRYPTED_REJECT 0
+#define IMSAFE_PDF_ENCRYPTED_PASS 1
 
 #define IMSAFE_PNG_FILTERS_NONE 0     /* no row filter: fastest, larger */
 #define IMSAFE_PNG_FILTERS_ADAPTIVE 1 /* libpng's heuristic over all five */

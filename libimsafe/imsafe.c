@@ -41,6 +41,7 @@ static const struct {
     {IMSAFE_TYPE_APK, imsafe__zip_inspect},
     {IMSAFE_TYPE_GZIP, imsafe__gzip_inspect},
     {IMSAFE_TYPE_TAR, imsafe__tar_inspect},
+    {IMSAFE_TYPE_PDF, imsafe__pdf_inspect},
 };
 
 static imsafe__format_fn module_for(imsafe_type t)

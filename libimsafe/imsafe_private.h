@@ -392,6 +392,7 @@ imsafe_status imsafe__jpeg_sanitize(struct imsafe__job *job);
 imsafe_status imsafe__gif_sanitize(struct imsafe__job *job);
 imsafe_status imsafe__zip_inspect(struct imsafe__job *job);
 imsafe_status imsafe__gzip_inspect(struct imsafe__job *job);
+imsafe_status imsafe__pdf_inspect(struct imsafe__job *job);
 
 /* vp8l.c: validate a VP8L bitstream's prefix codes before libwebp sees it. bits points at the VP8L chunk payload (starting with the 0x2f signature byte) or, for ALPH method 1, at the headerless stream (is_alpha = 1; width/height from the frame). Returns IMSAFE_R_NONE or a rejection reason (detail set via imsafe__reject on job). */
 imsafe_reason imsafe__vp8l_check(struct imsafe__job *job, const uint8_t *bits, size_t n, uint32_t width, uint32_t height, int is_alpha);

@@ -92,6 +92,12 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      IMSAFE_OFFICE_REJECT},
     {IMSAFE_OPT_OFFICE_ACTIVE, "office_active", IMSAFE_OFFICE_REJECT, IMSAFE_OFFICE_PASS,
      IMSAFE_OFFICE_REJECT},
+    /* reject: a PDF that runs code or drops a file when opened (pdf.c) */
+    {IMSAFE_OPT_PDF_ACTIVE, "pdf_active", IMSAFE_PDF_ACTIVE_REJECT, IMSAFE_PDF_ACTIVE_PASS,
+     IMSAFE_PDF_ACTIVE_REJECT},
+    /* reject: an encrypted PDF's streams cannot be inspected */
+    {IMSAFE_OPT_PDF_ENCRYPTED, "pdf_encrypted", IMSAFE_PDF_ENCRYPTED_REJECT,
+     IMSAFE_PDF_ENCRYPTED_PASS, IMSAFE_PDF_ENCRYPTED_REJECT},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 
@@ -119,9 +125,10 @@ const struct imsafe__optdef *imsafe__optdef_find(const char *name, size_t len)
  * we cannot rebuild (WebP: BLASTPASS; HEIC/AVIF, TIFF, BMP, ICO, MNG) are
  * rejected.  Containers we inspect (ZIP and its documents, gzip, tar) pass after
  * inspection; containers we cannot inspect (7z, rar, OLE2, RTF) are
- * rejected.  PDF, plain text and audio/video pass unchanged: libimsafe does
- * not parse them, so an operator who wants them off sets their action (or
- * the kill switch).
+ * rejected.  PDF passes after its objects are scanned (pdf.c: active keys
+ * and encryption reject by default).  Plain text and audio/video pass
+ * unchanged: libimsafe does not parse them, so an operator who wants them
+ * off sets their action (or the kill switch).
  */
 static imsafe_action default_action(imsafe_type t)
 {

@@ -190,6 +190,10 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
     R(MALFORMED_OFFICE, "malformed.office",
       "an Office package part that must be read (content types, relationships) is not "
       "well-formed XML"),
+    R(TYPE_ENCRYPTED, "type.encrypted",
+      "the document is encrypted (a PDF /Encrypt dictionary): its objects cannot be inspected"),
+    R(MALFORMED_PDF, "malformed.pdf",
+      "a PDF stream or object stream cannot be read (unterminated, corrupt or invalid)"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -856,6 +856,15 @@ static imsafe_type sniff_text(const uint8_t *p, size_t n)
     return t == IMSAFE_TYPE_XML ? t : IMSAFE_TYPE_TEXT;
 }
 
+/* "%PDF-" and a version digit starting in the first lim bytes. */
+static int pdf_header_within(const uint8_t *p, size_t n, size_t lim)
+{
+    for (size_t i = 0; i < lim && i + 6 <= n; i++)
+        if (p[i] == '%' && memcmp(p + i, "%PDF-", 5) == 0 && p[i + 5] >= '0' && p[i + 5] <= '9')
+            return 1;
+    return 0;
+}
+
 imsafe_type imsafe__sniff(const uint8_t *p, size_t n)
 {
     if (n == 0)
@@ -865,7 +874,13 @@ imsafe_type imsafe__sniff(const uint8_t *p, size_t n)
         return t;
     if (is_mp3(p, n))
         return IMSAFE_TYPE_MP3;
-    return sniff_text(p, n);
+    t = sniff_text(p, n);
+    /* readers take "%PDF-" anywhere in the first 1024 bytes (comment lines,
+     * a mail header or other bytes before it); markup or a program before
+     * it stays what it is */
+    if ((t == IMSAFE_TYPE_TEXT || t == IMSAFE_TYPE_UNKNOWN) && pdf_header_within(p, n, 1024))
+        return IMSAFE_TYPE_PDF;
+    return t;
 }
 
 /*

@@ -89,6 +89,8 @@ static const char forms_text[] =
     "apng = flatten\n"
     "office_macros = pass\n"
     "office_active = pass\n"
+    "pdf_active = pass\n"
+    "pdf_encrypted = pass\n"
     "action pdf = reject\n"
     "action webp = pass\n"
     "action png = reject\n"
@@ -134,6 +136,8 @@ static void test_forms(void)
     TU_CHECK(get(p, IMSAFE_OPT_APNG) == IMSAFE_APNG_FLATTEN, "apng");
     TU_CHECK(get(p, IMSAFE_OPT_OFFICE_MACROS) == IMSAFE_OFFICE_PASS, "office_macros");
     TU_CHECK(get(p, IMSAFE_OPT_OFFICE_ACTIVE) == IMSAFE_OFFICE_PASS, "office_active");
+    TU_CHECK(get(p, IMSAFE_OPT_PDF_ACTIVE) == IMSAFE_PDF_ACTIVE_PASS, "pdf_active");
+    TU_CHECK(get(p, IMSAFE_OPT_PDF_ENCRYPTED) == IMSAFE_PDF_ENCRYPTED_PASS, "pdf_encrypted");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_FRAMES) == 7, "max_frames on the last line");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_WIDTH_PX) == 32768, "an unnamed option keeps its value");
     TU_CHECK(imsafe_policy_action(p, IMSAFE_TYPE_PDF) == IMSAFE_ACTION_REJECT, "action pdf");
@@ -216,6 +220,8 @@ static const struct bad bad_texts[] = {
     {"apng = drop", 0, 1, "apng: expected one of keep, flatten"},
     {"office_macros = allow", 0, 1, "office_macros: expected one of reject, pass"},
     {"office_active = yes", 0, 1, "office_active: expected one of reject, pass"},
+    {"pdf_active = allow", 0, 1, "pdf_active: expected one of reject, pass"},
+    {"pdf_encrypted = 1", 0, 1, "pdf_encrypted: expected one of reject, pass"},
     {"jpeg_quality = 101", 0, 1, "jpeg_quality: 101 is out of range 1..100"},
     {"jpeg_quality = 0", 0, 1, "jpeg_quality: 0 is out of range 1..100"},
     {"max_memory_bytes = 1 KiB", 0, 1, "max_memory_bytes: 1024 is out of range"},
@@ -410,6 +416,8 @@ static void test_round_trip(void)
                  strstr(text, "jpeg_arithmetic = reject\n") && strstr(text, "apng = keep\n") &&
                  strstr(text, "office_macros = reject\n") &&
                  strstr(text, "office_active = reject\n") &&
+                 strstr(text, "jpeg_arithmetic = reject\n") &&
+                 strstr(text, "pdf_active = reject\n") && strstr(text, "pdf_encrypted = reject\n") &&
                  strstr(text, "action png = sanitize\n") && strstr(text, "action unknown = reject\n"),
              "printed defaults:\n%s", text ? text : "(null)");
     free(text);
