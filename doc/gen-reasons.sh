@@ -31,7 +31,12 @@ filename.invisible 0.2.0
 unsupported.jpeg.sampling 0.2.0
 unsupported.jpeg.arithmetic 0.2.0
 limit.ratio 0.2.0
-limit.work 0.2.0'    # lines "name version"
+limit.work 0.2.0
+limit.time 0.2.0
+isolation.crash 0.2.0
+isolation.syscall 0.2.0
+isolation.protocol 0.2.0
+isolation.output 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

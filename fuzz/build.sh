@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy icc tar"
+targets="sanitize png jpeg gif sniff zip filename policy icc tar frame"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -83,7 +83,7 @@ for t in $targets; do
     gif) set -- "$corpus/gif" "$corpus/exploits" "$seeds/fixtures/gif" ;;
     zip) set -- "$seeds/fixtures/zip" "$seeds/fixtures/types" ;;
     tar) set -- "$seeds/fixtures/tar" "$seeds/fixtures/zip" ;;
-    filename | policy | icc) set -- "$seeds/text/$t" ;;
+    filename | policy | icc | frame) set -- "$seeds/text/$t" ;;
     *) set -- "$corpus" "$seeds/fixtures" ;;
     esac
     [ -d "$top/fuzz/regress/$t" ] && set -- "$@" "$top/fuzz/regress/$t"

@@ -74,6 +74,13 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      * for a progressive JPEG on a 2-core 2026 server, and ten times what a
      * 60 MP camera JPEG with libjpeg's standard progression needs */
     {IMSAFE_OPT_MAX_WORK, "max_work", 1, 1024 * TiB, 4000000000LL},
+    /* off in the library (a host opts in and provides the helper); the
+     * ICAP service and imsafe-check --isolate turn it on */
+    {IMSAFE_OPT_ISOLATION, "isolation", IMSAFE_ISOLATION_NONE, IMSAFE_ISOLATION_PROCESS,
+     IMSAFE_ISOLATION_NONE},
+    /* one payload per worker: a worker an exploit took over never sees a
+     * second payload (one trust domain per worker) */
+    {IMSAFE_OPT_ISOLATION_REUSE, "isolation_reuse", 1, 100000, 1},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

@@ -178,6 +178,15 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the declared image is larger than its compressed data can describe at all"),
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
+    R(LIMIT_TIME, "limit.time", "the call ran past its CPU or wall-clock deadline"),
+    R(ISOLATION_CRASH, "isolation.crash",
+      "the isolated worker judging the payload died of a signal (a decoder crashed)"),
+    R(ISOLATION_SYSCALL, "isolation.syscall",
+      "the isolated worker made a system call its seccomp filter forbids (an exploit attempt)"),
+    R(ISOLATION_PROTOCOL, "isolation.protocol",
+      "the isolated worker's answer broke the result framing (lengths, values or text)"),
+    R(ISOLATION_OUTPUT, "isolation.output",
+      "the image the isolated worker returned failed the host's structural walk"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -86,6 +86,8 @@ static const char forms_text[] =
     "jpeg_progressive = baseline\n"
     "jpeg_arithmetic = allow\n"
     "max_work = 1_000_000\n"
+    "isolation = process\n"
+    "isolation_reuse = 64\n"
     "action pdf = reject\n"
     "action webp = pass\n"
     "action png = reject\n"
@@ -128,6 +130,8 @@ static void test_forms(void)
     TU_CHECK(get(p, IMSAFE_OPT_JPEG_ARITHMETIC) == IMSAFE_JPEG_ARITHMETIC_ALLOW,
              "jpeg_arithmetic");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_WORK) == 1000000, "max_work");
+    TU_CHECK(get(p, IMSAFE_OPT_ISOLATION) == IMSAFE_ISOLATION_PROCESS, "isolation");
+    TU_CHECK(get(p, IMSAFE_OPT_ISOLATION_REUSE) == 64, "isolation_reuse");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_FRAMES) == 7, "max_frames on the last line");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_WIDTH_PX) == 32768, "an unnamed option keeps its value");
     TU_CHECK(imsafe_policy_action(p, IMSAFE_TYPE_PDF) == IMSAFE_ACTION_REJECT, "action pdf");
@@ -207,6 +211,8 @@ static const struct bad bad_texts[] = {
     {"filename_findings = ignore", 0, 1, "filename_findings: expected one of reject, note"},
     {"jpeg_progressive = yes", 0, 1, "jpeg_progressive: expected one of keep, baseline"},
     {"jpeg_arithmetic = yes", 0, 1, "jpeg_arithmetic: expected one of reject, allow"},
+    {"isolation = thread", 0, 1, "isolation: expected one of none, process"},
+    {"isolation_reuse = 0", 0, 1, "isolation_reuse: 0 is out of range 1..100000"},
     {"jpeg_quality = 101", 0, 1, "jpeg_quality: 101 is out of range 1..100"},
     {"jpeg_quality = 0", 0, 1, "jpeg_quality: 0 is out of range 1..100"},
     {"max_memory_bytes = 1 KiB", 0, 1, "max_memory_bytes: 1024 is out of range"},

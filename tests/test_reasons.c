@@ -9,7 +9,8 @@
 #include "testutil.h"
 
 static const char *const classes[] = {"limit",  "malformed", "unsupported", "type",
-                                      "filename", "archive", "polyglot",    "policy", "note"};
+                                      "filename", "archive", "polyglot",    "policy", "note",
+                                      "isolation"};
 
 static int well_formed(const char *name)
 {
@@ -30,12 +31,29 @@ static int well_formed(const char *name)
     return cls && dots >= 1 && dots <= 2 && name[strlen(name) - 1] != '.';
 }
 
+/* Is there an "IMSAFE_R_X = v," line for value v in the public header? */
+static int in_header(int v)
+{
+    char path[4096], line[512], cname[128];
+    int value, found = 0;
+    tu_fmt(path, "%s/include/imsafe.h", tu_env("IMSAFE_SRCDIR"));
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        tu_die("cannot open include/imsafe.h");
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, " IMSAFE_R_%127[A-Z0-9_] = %d", cname, &value) == 2 && value == v;
+    fclose(f);
+    return found;
+}
+
 static void check_table(void)
 {
     TU_CHECK(strcmp(imsafe_reason_name(IMSAFE_R_NONE), "none") == 0, "R_NONE name");
     for (int i = 1; i < IMSAFE_REASON_COUNT; i++) {
         const char *n = imsafe_reason_name((imsafe_reason)i);
         const char *m = imsafe_reason_meaning((imsafe_reason)i);
+        if (n == NULL && m == NULL && !in_header(i))
+            continue; /* a value allocated to a change not merged into this tree */
         TU_CHECK(n != NULL && well_formed(n), "reason %d: name %s malformed", i, n ? n : "NULL");
         TU_CHECK(m != NULL && strlen(m) > 10, "reason %d: no meaning", i);
         TU_CHECK(n && imsafe_reason_from_name(n) == i, "reason %d: name not unique or not found", i);
@@ -67,8 +85,10 @@ static void check_header(void)
                  value, n ? n : "nothing");
     }
     fclose(f);
-    TU_CHECK(seen == IMSAFE_REASON_COUNT, "header has %d reason constants, count is %d", seen,
-             IMSAFE_REASON_COUNT);
+    int named = 0;
+    for (int i = 0; i < IMSAFE_REASON_COUNT; i++)
+        named += imsafe_reason_name((imsafe_reason)i) != NULL;
+    TU_CHECK(seen == named, "header has %d reason constants, the table %d", seen, named);
 }
 
 /* ".It Sy name" entries of the reasons man page, both ways. */
@@ -90,7 +110,7 @@ static void check_man_page(void)
     }
     fclose(f);
     for (int i = 1; i < IMSAFE_REASON_COUNT; i++)
-        TU_CHECK(listed[i] == 1, "%s listed %d times in the man page",
+        TU_CHECK(listed[i] == 1 || imsafe_reason_name((imsafe_reason)i) == NULL, "%s listed %d times in the man page",
                  imsafe_reason_name((imsafe_reason)i), listed[i]);
 }
 
