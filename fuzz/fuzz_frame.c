@@ -44,8 +44,9 @@ static void check_accepted(const struct imsafe__frame *f)
 {
     if (f->status != IMSAFE_OK && f->status != IMSAFE_ENOMEM && f->status != IMSAFE_EINTERNAL)
         fuzz_fail("accepted status %u", f->status);
-    if (f->status != IMSAFE_OK && (f->verdict != 0 || f->out_len != 0))
-        fuzz_fail("a failed status with a verdict or output");
+    if (f->status != IMSAFE_OK && (f->verdict != 0 || f->out_len != 0 || f->reason != 0 ||
+                                   f->note_count != 0 || f->out_type != 0))
+        fuzz_fail("a failed status with a verdict, reason, notes or output");
     if (f->status == IMSAFE_OK && (f->verdict < 1 || f->verdict > 3))
         fuzz_fail("accepted verdict %u", f->verdict);
     if (f->type >= IMSAFE_TYPE_COUNT || f->out_type >= IMSAFE_TYPE_COUNT)

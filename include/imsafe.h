@@ -496,9 +496,10 @@ IMSAFE_API void imsafe_ctx_free(imsafe_ctx *ctx);
 /*
  * Isolation (policy isolation = process, 0.2.0): the whole judging of a
  * call runs in a worker process that can only compute.  A worker is a
- * small helper program (installed as LIBEXECDIR/imsafe-worker) started
- * with exec from a clean image, with no environment and no descriptor but
- * its channel; it loads the codecs, then locks itself down (no new
+ * fork of a small helper program (installed as LIBEXECDIR/imsafe-worker),
+ * which each pool starts once with exec from a clean image, with no
+ * environment and no descriptor but its channel; it loads the codecs, then
+ * locks itself down (no new
  * privileges, a seccomp filter that kills the process on any system call
  * besides reading its channel, memory management and exit; no core files;
  * an address-space limit of the call's max_memory_bytes plus slack) before

@@ -113,7 +113,10 @@ static int detail_ok(const uint8_t *p, char *dst)
 static const char *check_verdict(const struct imsafe__frame *f, uint64_t budget)
 {
     if (f->status != IMSAFE_OK)
-        return f->verdict == 0 && f->out_len == 0 ? NULL : "a verdict with a failed status";
+        return f->verdict == 0 && f->out_len == 0 && f->reason == 0 && f->note_count == 0 &&
+                       f->out_type == IMSAFE_TYPE_UNKNOWN
+                   ? NULL
+                   : "a verdict with a failed status";
     if (f->verdict != IMSAFE_SANITIZED && f->verdict != IMSAFE_PASSED &&
         f->verdict != IMSAFE_REJECTED)
         return "verdict out of range";
