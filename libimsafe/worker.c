@@ -854,6 +854,11 @@ static void warm_jpeg(unsigned char **out, unsigned long *len)
     jpeg_destroy_compress(&c);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
 /* Judge tiny images before the lock-down, so that whatever the codecs do
  * once per process (libjpeg-turbo's SIMD probe, allocator set-up) happens
  * while system calls are still allowed: a GIF converted to PNG, that PNG,
@@ -869,6 +874,12 @@ static void warm_up(imsafe_ctx *ctx)
      * the first read must happen here (icc.c rebuilds profiles) */
     tzset();
     cmsCloseProfile(cmsCreate_sRGBProfile());
+    /* glibc's qsort() asks sysinfo() for the machine's memory the first
+     * time it sorts 1 KiB or more, and caches it (zip.c sorts entries) */
+    int order[512];
+    for (int i = 0; i < 512; i++)
+        order[i] = (i * 7919) % 512;
+    qsort(order, 512, sizeof order[0], cmp_int);
     if (p == NULL || px == NULL)
         goto done;
     imsafe_policy_set(p, IMSAFE_OPT_GIF_TO_PNG, 1);
