@@ -39,7 +39,11 @@ malformed.webp.vp8l 0.2.0
 type.macro 0.2.0
 malformed.office 0.2.0
 type.encrypted 0.2.0
-malformed.pdf 0.2.0'    # lines "name version"
+malformed.pdf 0.2.0
+isolation.crash 0.2.0
+isolation.syscall 0.2.0
+isolation.protocol 0.2.0
+isolation.output 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

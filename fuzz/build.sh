@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf"
+targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -92,7 +92,7 @@ for t in $targets; do
     tar) set -- "$seeds/fixtures/tar" "$seeds/fixtures/zip" ;;
     vp8l) set -- "$corpus/webp" "$seeds/fixtures/vp8l" ;;
     pdf) set -- "$seeds/fixtures/pdf" "$seeds/fixtures/types" ;;
-    filename | policy | icc | multipart | ooxml) set -- "$seeds/text/$t" ;;
+    filename | policy | icc | multipart | ooxml | frame) set -- "$seeds/text/$t" ;;
     *) set -- "$corpus" "$seeds/fixtures" ;;
     esac
     [ -d "$top/fuzz/regress/$t" ] && set -- "$@" "$top/fuzz/regress/$t"

@@ -205,6 +205,30 @@ def ooxml_parts(root):
             flat = (name + "__" + n).replace("/", "__")
             yield flat, bytes([shape | (8 if info.compress_type else 0)]) + z.read(info)
 
+def frame(status=0, verdict=0, typ=0, out_type=0, reason=0, notes=(), peak=0, out_len=0,
+          detail=b""):
+    """A worker's answer as libimsafe/frame.c lays it out (native order,
+    little-endian here), behind the harness's mode byte 0 (raw)."""
+    import struct
+    notes = list(notes) + [0] * (16 - len(notes))
+    b = b"IMSR" + struct.pack("<7I", 1, status, verdict, typ, out_type, reason, len(notes)
+                              - notes.count(0))
+    b += struct.pack("<16I", *notes) + struct.pack("<2Q", peak, out_len)
+    return b"\0" + b + detail.ljust(256, b"\0")
+
+
+FRAMES = {
+    "sanitized-png": frame(0, 1, 1, 0, 0, (84, 83), 1 << 20, 4096, b"ok"),
+    "gif-to-png": frame(0, 1, 3, 1, 0, (94,), 1 << 16, 100),
+    "rejected": frame(0, 3, 1, 0, 4, (), 0, 0, b"60000001 pixels, limit 60000000"),
+    "passed": frame(0, 2, 38, 0, 0, (), 64, 0),
+    "enomem": frame(3),
+    "bad-version": b"\0IMSR\2\0\0\0" + b"\0" * 360,
+    "fields": b"\x03" + bytes(range(64)) * 6,
+    "walk-gif": bytes([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 1, 0, 1, 0, 0x80, 0, 0, 0, 0, 0, 0xff,
+                       0xff, 0xff, 0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 0x01, 0, 0x3b]),
+}
+
 
 def main():
     out = sys.argv[1]
@@ -221,7 +245,7 @@ def main():
     if fixtures and os.path.isdir(fixtures):
         ooxml.update(ooxml_parts(fixtures))
     for sub, items in (("policy", POLICIES), ("filename", NAMES), ("multipart", MULTIPART),
-                       ("ooxml", ooxml)):
+                       ("ooxml", ooxml), ("frame", FRAMES)):
         d = os.path.join(out, sub)
         os.makedirs(d, exist_ok=True)
         for name, text in items.items():

@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
 build=$top/build-fuzz
 secs=${FUZZ_SECONDS:-45}
-targets=${*:-sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf}
+targets=${*:-sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame}
 
 # libFuzzer names functions through llvm-symbolizer (Debian package llvm-14):
 # without it the libimsafe edge count below reads 0/0 and crash reports have
@@ -65,7 +65,7 @@ run_one() {
     mkdir -p "$work/corpus-$t" "$work/crash-$t"
     maxlen=""
     case $t in
-    filename | policy | icc | multipart | ooxml) set -- "$work/seed-text/$t" ;;
+    filename | policy | icc | multipart | ooxml) frame) set -- "$work/seed-text/$t" ;;
     sniff) set -- "$work/seed-files"; maxlen=-max_len=65536 ;;
     *) set -- "$work/seed-files" ;;
     esac

@@ -92,6 +92,9 @@ typedef enum imsafe_status {
     IMSAFE_EINTERNAL = 4, /* a bug in libimsafe; the context refuses more work */
     IMSAFE_ESYNTAX = 5,   /* imsafe_policy_parse(): the text has an error */
     IMSAFE_ESINK = 6,      /* imsafe_sanitize_to(): the output sink's write failed */
+    IMSAFE_EUNSUPPORTED = 7, /* isolation = process cannot run here: the worker helper is
+                             * missing or the kernel refuses its lock-down (never run
+                             * unconfined instead); the context stays usable (0.2.0) */
 } imsafe_status;
 
 IMSAFE_API const char *imsafe_strerror(imsafe_status status);
@@ -298,6 +301,10 @@ typedef enum imsafe_reason {
     IMSAFE_R_TYPE_MACRO = 113,       /* an Office document with macros (0.2.0) */
     IMSAFE_R_MALFORMED_OFFICE = 114,  /* an Office package part is not well-formed (0.2.0) */
     IMSAFE_R_LIMIT_TIME = 115, /* the call ran past its CPU or wall-clock deadline (0.2.0) */
+    IMSAFE_R_ISOLATION_CRASH = 116,    /* the isolated worker died of a signal (0.2.0) */
+    IMSAFE_R_ISOLATION_SYSCALL = 117,  /* the worker made a system call its filter forbids (0.2.0) */
+    IMSAFE_R_ISOLATION_PROTOCOL = 118, /* the worker's answer broke the result framing (0.2.0) */
+    IMSAFE_R_ISOLATION_OUTPUT = 119,    /* the worker's image failed the host's structural walk (0.2.0) */
     IMSAFE_R_MALFORMED_APNG_FRAME_DATA = 120, /* an APNG frame's data is not exactly the frame (0.2.0) */
     IMSAFE_R_MALFORMED_WEBP_HUFFMAN = 123,
     IMSAFE_R_MALFORMED_WEBP_VP8L = 124,
@@ -358,6 +365,8 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_OFFICE_MACROS = 34,         /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
     IMSAFE_OPT_OFFICE_ACTIVE = 35,          /* IMSAFE_OFFICE_REJECT (default) | _PASS (0.2.0) */
     IMSAFE_OPT_MAX_CPU_MS = 36,            /* 0..86400000, default 0 (no CPU deadline) */
+    IMSAFE_OPT_ISOLATION = 37,             /* IMSAFE_ISOLATION_NONE (default) | _PROCESS */
+    IMSAFE_OPT_ISOLATION_REUSE = 38,       /* 1..100000 payloads per worker, default 1 */
     IMSAFE_OPT_APNG = 39,                   /* IMSAFE_APNG_KEEP (default) | _FLATTEN (0.2.0) */
 } imsafe_opt;
 
@@ -368,6 +377,12 @@ typedef enum imsafe_opt {
  * open (remote templates, frames, OLE links; hyperlinks always pass). */
 #define IMSAFE_OFFICE_REJECT 0
 #define IMSAFE_OFFICE_PASS 1
+
+/* Where a call judges its payload (0.2.0).  NONE: in the caller's process.
+ * PROCESS: in a worker process that can only compute (seccomp filter,
+ * rlimits, no files, no network); see imsafe_pool_new(). */
+#define IMSAFE_ISOLATION_NONE 0
+#define IMSAFE_ISOLATION_PROCESS 1
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
 #define IMSAFE_JPEG_PIXELS 1   /* decoded and re-encoded at JPEG_QUALITY */
@@ -512,6 +527,76 @@ IMSAFE_API void imsafe_policy_unref(imsafe_policy *policy);
  * its alloc or free function. */
 IMSAFE_API imsafe_ctx *imsafe_ctx_new(const imsafe_allocator *allocator);
 IMSAFE_API void imsafe_ctx_free(imsafe_ctx *ctx);
+
+/* ---------------------------------------------------------------- isolation */
+
+/*
+ * Isolation (policy isolation = process, 0.2.0): the whole judging of a
+ * call runs in a worker process that can only compute.  A worker is a
+ * fork of a small helper program (installed as LIBEXECDIR/imsafe-worker),
+ * which each pool starts once with exec from a clean image, with no
+ * environment and no descriptor but its channel; it loads the codecs, then
+ * locks itself down (no new
+ * privileges, a seccomp filter that kills the process on any system call
+ * besides reading its channel, memory management and exit; no core files;
+ * an address-space limit of the call's max_memory_bytes plus slack) before
+ * it reads a payload.  The host sends the input through a sealed memfd,
+ * reads a framed answer back, validates every field, walks the returned
+ * image's structure and runs the output gate again before the result (or
+ * a sink) sees a byte.  A worker that crashes, makes a forbidden call,
+ * runs out of memory or time, or answers garbage gives a rejection
+ * (isolation.crash, isolation.syscall, limit.memory, limit.time,
+ * isolation.protocol, isolation.output): never a host failure.
+ *
+ * With the default isolation_reuse = 1 a worker judges one payload and
+ * exits; a replacement is started while the call runs.  isolation_reuse = N
+ * lets one worker judge up to N payloads: only for hosts whose payloads all
+ * come from one trust domain (a worker an exploit took over could carry one
+ * payload into another's output).
+ */
+#define IMSAFE_HAVE_ISOLATION 1
+
+typedef struct imsafe_pool imsafe_pool; /* pre-started workers, thread-safe */
+
+/*
+ * A pool of workers.  helper_path: the worker program (copied), NULL for
+ * the installed one.  workers: how many idle workers the pool keeps started
+ * ahead of calls (0..256; 0 starts each on demand); a host usually passes
+ * its number of threads that call imsafe_sanitize().  Starts them before
+ * it returns.  IMSAFE_OK and *out; EINVAL: out NULL or workers > 256;
+ * ENOMEM; EUNSUPPORTED: the helper cannot be started or cannot lock itself
+ * down on this kernel (*out NULL).
+ *
+ * Threads: a pool may be shared by any number of contexts and threads at
+ * once (it has its own lock).  Free it after the last call that uses it has
+ * returned and after the contexts attached to it are freed or detached.
+ * The pool waits for its own workers only (waitpid on their process ids):
+ * a host must not reap children it did not start (waitpid(-1), or SIGCHLD
+ * set to SIG_IGN), or the pool loses its workers' exit statuses (a fault is
+ * then reported as isolation.crash).  The pool never changes signal
+ * dispositions; it writes to its channels with MSG_NOSIGNAL, so a dead
+ * worker never raises SIGPIPE in the host.  A worker exits when its host
+ * does (its channel closes).  Hosts that fork should create pools after
+ * fork.
+ */
+IMSAFE_API imsafe_status imsafe_pool_new(const char *helper_path, unsigned workers,
+                                         imsafe_pool **out);
+/* Stops every idle worker and waits for it.  NULL is fine. */
+IMSAFE_API void imsafe_pool_free(imsafe_pool *pool);
+
+/*
+ * Attach a pool to a context (NULL detaches); calls of this context whose
+ * policy says isolation = process take their worker from it.  The pool is
+ * borrowed: it must outlive the attachment.  A context whose policy asks
+ * for isolation without an attached pool starts its own pool of one
+ * worker from the installed helper on first use, and stops it in
+ * imsafe_ctx_free().  EINVAL: ctx NULL.
+ *
+ * With isolation = process, imsafe_sanitize() and imsafe_sanitize_to()
+ * return IMSAFE_EUNSUPPORTED (and *res NULL) when no worker can be started
+ * or locked down; the context stays usable.
+ */
+IMSAFE_API imsafe_status imsafe_ctx_set_pool(imsafe_ctx *ctx, imsafe_pool *pool);
 
 /* ----------------------------------------------------------------- sanitize */
 

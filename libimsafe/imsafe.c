@@ -20,6 +20,8 @@ struct imsafe_ctx {
     imsafe_allocator alloc;
     int poisoned; /* an internal error happened: refuse further work */
     struct imsafe__lister lister; /* tests only: archive listing hook */
+    imsafe_pool *pool;     /* isolation: the host's pool (borrowed), or own_pool */
+    imsafe_pool *own_pool; /* started on first isolated call without a pool */
 };
 
 /* --------------------------------------------------------------- dispatch */
@@ -385,6 +387,20 @@ static imsafe_status run(struct imsafe__job *job)
     return st;
 }
 
+/* isolation = process: steps 2-6 run in a worker (worker.c).  The input
+ * limit is checked here as well, so an oversized payload is never copied
+ * into a memfd at all. */
+static imsafe_status isolated(imsafe_ctx *ctx, struct imsafe__job *job)
+{
+    int64_t max_in = imsafe__opt(job->policy, IMSAFE_OPT_MAX_INPUT_BYTES);
+    if ((uint64_t)job->in_len > (uint64_t)max_in)
+        return run(job);
+    if (ctx->pool == NULL && ctx->own_pool == NULL &&
+        imsafe_pool_new(NULL, 1, &ctx->own_pool) != IMSAFE_OK)
+        return IMSAFE_EUNSUPPORTED;
+    return imsafe__isolated_run(job, ctx->pool != NULL ? ctx->pool : ctx->own_pool);
+}
+
 static void job_init(struct imsafe__job *job, const imsafe_ctx *ctx, const imsafe_policy *p,
                      const void *in, size_t n, const char *name, const char *mime)
 {
@@ -442,8 +458,11 @@ static imsafe_status sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     if (sink != NULL) {
         size_t chunk = sink->chunk_bytes ? sink->chunk_bytes : IMSAFE__SINK_CHUNK;
         /* without rewind the host could not take back a first encoding the
-         * gate refuses: hold the output until the gate passed it */
-        if (sink->rewind != NULL) {
+         * gate refuses: hold the output until the gate passed it.  An
+         * isolated call holds it too: the sink sees only bytes the host
+         * has walked and scanned. */
+        if (sink->rewind != NULL &&
+            imsafe__opt(policy, IMSAFE_OPT_ISOLATION) != IMSAFE_ISOLATION_PROCESS) {
             job.out.sink = sink;
             job.out.chunk = chunk;
         } else {
@@ -454,7 +473,15 @@ static imsafe_status sanitize(imsafe_ctx *ctx, const imsafe_policy *policy, cons
     size_t max_name = (size_t)imsafe__opt(policy, IMSAFE_OPT_MAX_FILENAME_BYTES);
     imsafe__filename_display(claimed_name, max_name, IMSAFE_TYPE_UNKNOWN, display, sizeof display);
     job.display_name = display;
-    imsafe_status st = finish(&job, run(&job));
+    imsafe_status st;
+    if (imsafe__opt(policy, IMSAFE_OPT_ISOLATION) == IMSAFE_ISOLATION_PROCESS) {
+        st = isolated(ctx, &job);
+        if (st == IMSAFE_EUNSUPPORTED) /* the context stays usable */
+            return st;
+    } else {
+        st = run(&job);
+    }
+    st = finish(&job, st);
     if (st == IMSAFE_OK && job.verdict == IMSAFE_SANITIZED)
         /* the true type shows: a rebuilt "sticker.webp" that is a JPEG is
          * "sticker.jpg", a GIF converted by policy gets ".png" */
@@ -526,6 +553,8 @@ imsafe_ctx *imsafe_ctx_new(const imsafe_allocator *allocator)
     ctx->poisoned = 0;
     ctx->lister.fn = NULL;
     ctx->lister.opaque = NULL;
+    ctx->pool = NULL;
+    ctx->own_pool = NULL;
     return ctx;
 }
 
@@ -535,10 +564,20 @@ void imsafe__ctx_set_lister(imsafe_ctx *ctx, const struct imsafe__lister *l)
     ctx->lister.opaque = l != NULL ? l->opaque : NULL;
 }
 
+imsafe_status imsafe_ctx_set_pool(imsafe_ctx *ctx, imsafe_pool *pool)
+{
+    if (ctx == NULL)
+        return IMSAFE_EINVAL;
+    ctx->pool = pool;
+    return IMSAFE_OK;
+}
+
 void imsafe_ctx_free(imsafe_ctx *ctx)
 {
-    if (ctx != NULL)
-        ctx->alloc.free(ctx->alloc.opaque, ctx);
+    if (ctx == NULL)
+        return;
+    imsafe_pool_free(ctx->own_pool);
+    ctx->alloc.free(ctx->alloc.opaque, ctx);
 }
 
 /* ------------------------------------------------------------ names, version */
@@ -553,6 +592,7 @@ const char *imsafe_strerror(imsafe_status status)
     case IMSAFE_ESINK: return "the output sink failed";
     case IMSAFE_EINTERNAL: return "internal error in libimsafe";
     case IMSAFE_ESYNTAX: return "syntax error in policy text";
+    case IMSAFE_EUNSUPPORTED: return "isolation is not available (helper missing or lock-down refused)";
     }
     return "unknown status";
 }

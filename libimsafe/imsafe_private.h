@@ -563,5 +563,52 @@ int imsafe__doc_content(struct imsafe__arc *zc, struct imsafe__doc *d, unsigned 
                         const uint8_t *name, size_t n, const uint8_t *head, size_t hl,
                         const uint8_t *held, size_t heldn);
 void imsafe__doc_end(struct imsafe__arc *zc, struct imsafe__doc *d);
+/* --------------------------------------------------------------- isolation */
+
+/*
+ * Isolation (worker.c: pool, processes, lock-down, channel; frame.c: the
+ * framed answer and the structural walks the host runs on it).
+ */
+#define IMSAFE__WIRE_VERSION 1
+#define IMSAFE__FRAME_SIZE 368
+struct imsafe__frame {
+    uint32_t status, verdict, type, out_type, reason, note_count;
+    uint32_t notes[IMSAFE_MAX_NOTES];
+    uint64_t peak, out_len;
+    char detail[IMSAFE_DETAIL_MAX];
+};
+void imsafe__frame_write(const struct imsafe__frame *f, uint8_t out[IMSAFE__FRAME_SIZE]);
+/* Parse and validate a worker's frame: every field in range, lengths and
+ * peak within budget, detail printable.  0, or -1 with *why (constant
+ * text; why may be NULL). */
+int imsafe__frame_parse(const uint8_t *p, size_t n, uint64_t budget, struct imsafe__frame *f,
+                        const char **why);
+/* The structure of a rebuilt PNG, JPEG or GIF (chunks and CRCs, markers
+ * and segment lengths, blocks), not a decode: NULL when sound, else what
+ * is wrong (constant text). */
+const char *imsafe__walk_image(imsafe_type t, const uint8_t *p, size_t n);
+
+/* The isolated call (worker.c): judge job->in in a worker of pool and fill
+ * the job from its validated answer.  IMSAFE_OK (the job has a verdict),
+ * EUNSUPPORTED, ENOMEM. */
+imsafe_status imsafe__isolated_run(struct imsafe__job *job, imsafe_pool *pool);
+/* Per-call deadlines of a pool's workers (tests shorten them). */
+void imsafe__pool_set_deadline(imsafe_pool *pool, unsigned cpu_ms, unsigned wall_ms);
+
+/*
+ * The worker's side (the helper program calls it with its channel on fd
+ * 3): lock down, then serve requests until told to stop; never returns.
+ * hooks: NULL in the installed helper; the test build of the helper passes
+ * fault injectors (tests/worker_faults.c), called after the lock-down.
+ */
+struct imsafe__worker_hooks {
+    /* before the payload is judged (claimed name as given, may be NULL) */
+    void (*before)(const char *name);
+    /* after: may change the frame and the output before they are sent */
+    void (*after)(const char *name, uint8_t frame[IMSAFE__FRAME_SIZE], uint8_t *out,
+                  size_t out_len);
+};
+void imsafe__worker_main(int fd, const struct imsafe__worker_hooks *hooks)
+    __attribute__((noreturn));
 
 #endif /* IMSAFE_PRIVATE_H */

@@ -98,6 +98,13 @@ const struct imsafe__optdef imsafe__optdefs[] = {
     /* reject: an encrypted PDF's streams cannot be inspected */
     {IMSAFE_OPT_PDF_ENCRYPTED, "pdf_encrypted", IMSAFE_PDF_ENCRYPTED_REJECT,
      IMSAFE_PDF_ENCRYPTED_PASS, IMSAFE_PDF_ENCRYPTED_REJECT},
+    /* off in the library (a host opts in and provides the helper); the
+     * ICAP service and imsafe-check --isolate turn it on */
+    {IMSAFE_OPT_ISOLATION, "isolation", IMSAFE_ISOLATION_NONE, IMSAFE_ISOLATION_PROCESS,
+     IMSAFE_ISOLATION_NONE},
+    /* one payload per worker: a worker an exploit took over never sees a
+     * second payload (one trust domain per worker) */
+    {IMSAFE_OPT_ISOLATION_REUSE, "isolation_reuse", 1, 100000, 1},
 };
 const size_t imsafe__optdef_count = sizeof imsafe__optdefs / sizeof imsafe__optdefs[0];
 

@@ -18,7 +18,8 @@
  *                                           filename_findings, jpeg_progressive,
  *                                           jpeg_arithmetic, apng,
  *                                           office_macros, office_active,
- *                                           pdf_active, pdf_encrypted
+ *                                           pdf_active, pdf_encrypted,
+ *                                           isolation
  *   number     = digit { digit | "_" digit }            decimal, e.g. 60_000_000
  *   unit       = "KiB" | "MiB" | "GiB" | "TiB"          attached or after a space
  *   time       = YYYY-MM-DD "T" HH:MM:SS "Z"            UTC, year >= 1970
@@ -103,6 +104,7 @@ static const struct enum_opt enum_opts[] = {
     {IMSAFE_OPT_OFFICE_ACTIVE, {"reject", "pass", NULL, NULL}},
     {IMSAFE_OPT_PDF_ACTIVE, {"reject", "pass", NULL, NULL}},
     {IMSAFE_OPT_PDF_ENCRYPTED, {"reject", "pass", NULL, NULL}},
+    {IMSAFE_OPT_ISOLATION, {"none", "process", NULL, NULL}},
 };
 
 static const char *const action_names[] = {

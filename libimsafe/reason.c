@@ -194,6 +194,14 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the document is encrypted (a PDF /Encrypt dictionary): its objects cannot be inspected"),
     R(MALFORMED_PDF, "malformed.pdf",
       "a PDF stream or object stream cannot be read (unterminated, corrupt or invalid)"),
+    R(ISOLATION_CRASH, "isolation.crash",
+      "the isolated worker judging the payload died of a signal (a decoder crashed)"),
+    R(ISOLATION_SYSCALL, "isolation.syscall",
+      "the isolated worker made a system call its seccomp filter forbids (an exploit attempt)"),
+    R(ISOLATION_PROTOCOL, "isolation.protocol",
+      "the isolated worker's answer broke the result framing (lengths, values or text)"),
+    R(ISOLATION_OUTPUT, "isolation.output",
+      "the image the isolated worker returned failed the host's structural walk"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

@@ -158,6 +158,15 @@ fi
 LD_LIBRARY_PATH=$lib "$stage$IMSAFE_BINDIR/imsafe-check" -q "$samples/$good" > "$out/check.txt" 2>&1
 ok_if "the installed imsafe-check accepts $good"
 
+# ... and isolated, with the installed helper (a staged tree is not where
+# the library looks for it by default, so it is named)
+helper=$stage${IMSAFE_LIBEXECDIR:?}/imsafe-worker
+[ -x "$helper" ]
+ok_if "the isolation helper is installed in libexecdir"
+LD_LIBRARY_PATH=$lib "$stage$IMSAFE_BINDIR/imsafe-check" -q --isolate --isolate-helper "$helper" \
+    "$samples/$good" > "$out/check-iso.txt" 2>&1
+ok_if "the installed imsafe-check accepts $good with --isolate and the installed helper"
+
 # -------------------------------------------------------------- static link
 # A packager may ship only libimsafe.a: without the .so, -limsafe is the
 # archive and the link needs every private dependency from the .pc file.

@@ -91,6 +91,8 @@ static const char forms_text[] =
     "office_active = pass\n"
     "pdf_active = pass\n"
     "pdf_encrypted = pass\n"
+    "isolation = process\n"
+    "isolation_reuse = 64\n"
     "action pdf = reject\n"
     "action webp = pass\n"
     "action png = reject\n"
@@ -138,6 +140,8 @@ static void test_forms(void)
     TU_CHECK(get(p, IMSAFE_OPT_OFFICE_ACTIVE) == IMSAFE_OFFICE_PASS, "office_active");
     TU_CHECK(get(p, IMSAFE_OPT_PDF_ACTIVE) == IMSAFE_PDF_ACTIVE_PASS, "pdf_active");
     TU_CHECK(get(p, IMSAFE_OPT_PDF_ENCRYPTED) == IMSAFE_PDF_ENCRYPTED_PASS, "pdf_encrypted");
+    TU_CHECK(get(p, IMSAFE_OPT_ISOLATION) == IMSAFE_ISOLATION_PROCESS, "isolation");
+    TU_CHECK(get(p, IMSAFE_OPT_ISOLATION_REUSE) == 64, "isolation_reuse");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_FRAMES) == 7, "max_frames on the last line");
     TU_CHECK(get(p, IMSAFE_OPT_MAX_WIDTH_PX) == 32768, "an unnamed option keeps its value");
     TU_CHECK(imsafe_policy_action(p, IMSAFE_TYPE_PDF) == IMSAFE_ACTION_REJECT, "action pdf");
@@ -222,6 +226,8 @@ static const struct bad bad_texts[] = {
     {"office_active = yes", 0, 1, "office_active: expected one of reject, pass"},
     {"pdf_active = allow", 0, 1, "pdf_active: expected one of reject, pass"},
     {"pdf_encrypted = 1", 0, 1, "pdf_encrypted: expected one of reject, pass"},
+    {"isolation = thread", 0, 1, "isolation: expected one of none, process"},
+    {"isolation_reuse = 0", 0, 1, "isolation_reuse: 0 is out of range 1..100000"},
     {"jpeg_quality = 101", 0, 1, "jpeg_quality: 101 is out of range 1..100"},
     {"jpeg_quality = 0", 0, 1, "jpeg_quality: 0 is out of range 1..100"},
     {"max_memory_bytes = 1 KiB", 0, 1, "max_memory_bytes: 1024 is out of range"},

@@ -65,6 +65,11 @@ export LD_LIBRARY_PATH=$BUILDDIR/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 IB=$(realbin "$BUILDDIR/tools/imsafe-bench")
 IC=$(realbin "$BUILDDIR/tools/imsafe-check")
 [[ -x $IB && -x $IC ]] || die "build tools/imsafe-bench and tools/imsafe-check first (make)"
+# isolation = process: the build tree's helper (linked statically with
+# libimsafe, so a real binary)
+IW=$BUILDDIR/tools/imsafe-worker
+[[ -x $IW ]] || die "build tools/imsafe-worker first (make)"
+ISO="--isolate --isolate-helper $IW"
 
 if [[ ! -f $SET/MANIFEST.tsv ]]; then
   [[ -f $REF/make-set.sh ]] || die "no benchmark set in $SET and no $REF/make-set.sh"
@@ -205,17 +210,27 @@ run_group "$b gif" "$(fsize "$anim")" "$RUNS" \
   "imsafe|$O/$b.gif|$IB --one default $anim $O/$b.gif" \
   "floor gif|$O/$b.f.gif|$FLOOR gif $anim $O/$b.f.gif" "${peers[@]}"
 
+# isolation overhead: the same imsafe-check run in process and with
+# --isolate (one fresh worker per payload, the default), paired
+b=photo-12mp
+mkdir -p "$O/ph-iso" "$O/ph-inp"
+run_group "$b isolation" "$(fsize "$photo")" "$RUNS" \
+  "imsafe-check --isolate|$O/ph-iso|$IC -q $ISO -o $O/ph-iso $photo" \
+  "imsafe-check in process|$O/ph-inp|$IC -q -o $O/ph-inp $photo"
+
 # the avatars: one process for the batch (ours: imsafe-check -o; the floor:
 # all pairs on one command line) against one process per file
 avbytes=$(cat "${AV[@]}" | wc -c)
-mkdir -p "$O/av-ic" "$O/av-j1" "$O/av-j2" "$O/av-floor" "$O/av-pf" "$O/av-jt" "$O/av-im" "$O/av-vips"
+mkdir -p "$O/av-ic" "$O/av-j1" "$O/av-j2" "$O/av-floor" "$O/av-pf" "$O/av-jt" "$O/av-im" "$O/av-vips" \
+  "$O/av-iso"
 pairs=""; for f in "${AV[@]}"; do pairs+=" $f $O/av-floor/${f##*/}"; done
 printf '%s\n' "${AV[@]}" > "$O/avatars.list"
 run_group "avatars x200 batch" "$avbytes" "$RUNS" \
   "imsafe-check -o (default -j)|$O/av-ic|$IC -q -o $O/av-ic ${AV[*]}" \
   "floor jpeg-lossless-opt batch|$O/av-floor|$FLOOR jpeg-lossless-opt$pairs" \
   "imsafe-check -j 1|$O/av-j1|$IC -q -j 1 -o $O/av-j1 ${AV[*]}" \
-  "imsafe-check -j 2|$O/av-j2|$IC -q -j 2 -o $O/av-j2 ${AV[*]}"
+  "imsafe-check -j 2|$O/av-j2|$IC -q -j 2 -o $O/av-j2 ${AV[*]}" \
+  "imsafe-check --isolate (default -j)|$O/av-iso|$IC -q $ISO -o $O/av-iso ${AV[*]}"
 # one process per file: a small sh loop per program (sh -c would need its
 # script as one word, and argv is split on blanks)
 mkscript() { # name body -> path
@@ -389,6 +404,18 @@ if has "$g|imsafe-check -j 1"; then
     "$(ratio "${WALL[$g|imsafe-check -j 1]}" "${WALL[$g|floor jpeg-lossless-opt batch]}")" "<=" 1.30 "$(ratio "${CPU[$g|imsafe-check -j 1]}" "${CPU[$g|floor jpeg-lossless-opt batch]}")"
   check "avatars: speed-up -j 2 over -j 1" \
     "$(ratio "${WALL[$g|imsafe-check -j 1]}" "${WALL[$g|imsafe-check -j 2]}")" ">=" 1.80
+fi
+g="photo-12mp isolation"
+if has "$g|imsafe-check --isolate"; then
+  check "isolation: photo-12mp x in process" \
+    "$(ratio "${WALL[$g|imsafe-check --isolate]}" "${WALL[$g|imsafe-check in process]}")" "<=" 1.10 \
+    "$(ratio "${CPU[$g|imsafe-check --isolate]}" "${CPU[$g|imsafe-check in process]}")"
+fi
+g="avatars x200 batch"
+if has "$g|imsafe-check --isolate (default -j)"; then
+  check "isolation: avatars x200 batch x in process" \
+    "$(ratio "${WALL[$g|imsafe-check --isolate (default -j)]}" "${WALL[$g|imsafe-check -o (default -j)]}")" "<=" 2.00 \
+    "$(ratio "${CPU[$g|imsafe-check --isolate (default -j)]}" "${CPU[$g|imsafe-check -o (default -j)]}")"
 fi
 [[ $bombs_rc == 0 ]] || { T_FAIL=1; echo "  bombs: see above (MISSED)"; }
 [[ $bombs_rc == 0 ]] && echo "  bombs: every one rejected in < 1 ms and < 1 MiB: met"

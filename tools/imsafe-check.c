@@ -51,6 +51,8 @@
 struct opts {
     const char *policy_file, *outdir, *name, *mime, *files_from;
     int json, quiet, print_policy, threads, recursive, nul, fix_ext;
+    int isolate;               /* --isolate: policy isolation = process */
+    const char *worker_helper; /* --isolate-helper PATH, or NULL: the installed one */
     int to_stdout; /* -o - */
 };
 
@@ -93,6 +95,7 @@ struct nameset {
 struct batch {
     const struct opts *o;
     const imsafe_policy *policy;
+    imsafe_pool *pool; /* isolation: shared by every thread's context, or NULL */
     struct item *items;
     size_t count, next, committed, window;
     mode_t file_mode;
@@ -799,6 +802,8 @@ static void *worker(void *arg)
 {
     struct batch *b = arg;
     imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    if (ctx != NULL && b->pool != NULL)
+        imsafe_ctx_set_pool(ctx, b->pool);
     for (;;) {
         pthread_mutex_lock(&b->mu);
         /* stay within a window of the next item to print: bounded memory
@@ -1110,8 +1115,11 @@ static int run_batch(struct batch *b)
      * them in again: on a batch of small avatars that is a third of the
      * CPU time.  A signal still stops the batch: the handler makes a
      * blocked open() or read() return EINTR, and drain() sees it. */
-    if (nt == 1 && (b->inline_ctx = imsafe_ctx_new(NULL)) != NULL)
+    if (nt == 1 && (b->inline_ctx = imsafe_ctx_new(NULL)) != NULL) {
+        if (b->pool != NULL)
+            imsafe_ctx_set_pool(b->inline_ctx, b->pool);
         nt = 0;
+    }
     for (; started < nt; started++)
         if (pthread_create(&tids[started], NULL, worker, b) != 0)
             break;
@@ -1133,6 +1141,7 @@ static void usage(FILE *f)
 {
     fputs("usage: imsafe-check [--policy FILE] [--json] [-q] [-j N] [-r] [-o DIR | -o -]\n"
           "                    [--fix-extension] [--files-from FILE [-0]]\n"
+          "                    [--isolate [--isolate-helper PATH]]\n"
           "                    [--name NAME] [--mime TYPE] FILE... | -\n"
           "       imsafe-check [--policy FILE] --print-policy\n"
           "Judges attachments by content; see imsafe-check(1).\n"
@@ -1498,7 +1507,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"mime", required_argument, NULL, 'm'},    {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},          {"recursive", no_argument, NULL, 'r'},
         {"files-from", required_argument, NULL, 'T'}, {"null", no_argument, NULL, '0'},
-        {"fix-extension", no_argument, NULL, 'X'}, {NULL, 0, NULL, 0}};
+        {"fix-extension", no_argument, NULL, 'X'}, {"isolate", no_argument, NULL, 'I'},
+        {"isolate-helper", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = cores > 0 ? (cores > 256 ? 256 : (int)cores) : 1;
     for (int c; (c = getopt_long(argc, argv, "o:j:qhr0", lo, NULL)) != -1;) {
@@ -1521,6 +1531,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'T': o->files_from = optarg; break;
         case '0': o->nul = 1; break;
         case 'X': o->fix_ext = 1; break;
+        case 'I': o->isolate = 1; break;
+        case 'H': o->worker_helper = optarg; break;
         case 'j':
             errno = 0;
             v = strtol(optarg, &end, 10);
@@ -1566,13 +1578,36 @@ static void plan_free(struct plan *pl)
     free(pl->items);
 }
 
+/* isolation = process (--isolate or the policy file): one pool of
+ * pre-started workers for the batch, as many as threads.  A helper that
+ * cannot start or lock down is an error before any input is judged: the
+ * inputs are never judged unconfined instead. */
+static int start_pool(const struct opts *o, const imsafe_policy *p, size_t n, imsafe_pool **pool)
+{
+    int64_t iso = 0;
+    *pool = NULL;
+    if (imsafe_policy_get(p, IMSAFE_OPT_ISOLATION, &iso) != IMSAFE_OK ||
+        iso != IMSAFE_ISOLATION_PROCESS)
+        return 0;
+    unsigned workers = (size_t)o->threads < n ? (unsigned)o->threads : (unsigned)n;
+    imsafe_status st = imsafe_pool_new(o->worker_helper, workers, pool);
+    if (st != IMSAFE_OK) {
+        fprintf(stderr, "imsafe-check: isolation: %s\n", imsafe_strerror(st));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int run(const struct opts *o, const imsafe_policy *p, int nargs, char **args)
 {
     struct plan pl = {0};
+    imsafe_pool *pool = NULL;
     int rc = plan_inputs(o, &pl, nargs, args);
+    if (rc == 0)
+        rc = start_pool(o, p, pl.n, &pool);
     if (rc == 0) {
         struct batch b = {.o = o, .policy = p, .items = pl.items, .count = pl.n,
-                          .walk_failed = pl.failed};
+                          .walk_failed = pl.failed, .pool = pool};
         for (size_t i = 0; o->outdir && i < pl.n; i++) {
             if (pl.items[i].have_id)
                 idset_add(&b.inputs, pl.items[i].dev, pl.items[i].ino);
@@ -1590,6 +1625,7 @@ static int run(const struct opts *o, const imsafe_policy *p, int nargs, char **a
             free(b.dirs[i]);
         free(b.dirs);
     }
+    imsafe_pool_free(pool);
     plan_free(&pl);
     return rc;
 }
@@ -1618,6 +1654,8 @@ int main(int argc, char **argv)
     imsafe_policy *p = load_policy(o.policy_file);
     if (p == NULL)
         return EXIT_USAGE;
+    if (o.isolate)
+        imsafe_policy_set(p, IMSAFE_OPT_ISOLATION, IMSAFE_ISOLATION_PROCESS);
     imsafe_policy_freeze(p);
     int rc;
     if (o.print_policy) {

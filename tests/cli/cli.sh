@@ -436,6 +436,25 @@ done
 [ "$okorder" -eq 1 ]
 ok_if "-j 4 human lines: one per input, in argument order"
 
+# ------------------------------------------------------------- --isolate
+# The same batch judged in isolated workers: the same lines, the same exit
+# status, the same output bytes; no helper: exit 2 before any input.
+worker=${IMSAFE_WORKER:?run through make check}
+# shellcheck disable=SC2086
+"$check" --json -j 2 --isolate --isolate-helper "$worker" $jbatch >"$out/jiso" 2>&1
+[ $? -eq 1 ] && "$check" --json -j 2 $jbatch >"$out/jinp" 2>&1
+[ $? -eq 1 ] && cmp -s "$out/jiso" "$out/jinp"
+ok_if "--isolate gives the JSON lines of in-process mode on $nj inputs"
+mkdir -p "$out/o-iso" "$out/o-inp"
+"$check" -q --isolate --isolate-helper "$worker" -o "$out/o-iso" "$good" "$basn" &&
+    "$check" -q -o "$out/o-inp" "$good" "$basn" &&
+    cmp -s "$out/o-iso/${good##*/}" "$out/o-inp/${good##*/}" &&
+    cmp -s "$out/o-iso/${basn##*/}" "$out/o-inp/${basn##*/}"
+ok_if "--isolate -o writes the bytes of in-process mode"
+expect_rc "--isolate with a missing helper" 2 --isolate --isolate-helper "$out/no-such-helper" "$good"
+grep -q "isolation" "$out/stderr" && [ ! -s "$out/stdout" ]
+ok_if "--isolate with a missing helper says why and judges nothing"
+
 # -------------------------------------------------- --policy, --print-policy
 
 "$check" --print-policy >"$out/p1" 2>"$out/stderr"
