@@ -11,7 +11,8 @@ set -eu
 
 # What building needs.
 BUILD_PACKAGES="autoconf automake libtool pkg-config make gcc
-  libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev liblcms2-dev"
+  libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev liblcms2-dev
+  libwebp-dev"
 # What the tests need: every program or library configure.ac declares with
 # IMSAFE_TEST_PROG / IMSAFE_TEST_LIB has its package here, plus clang for the
 # ASan and libFuzzer builds.  One line per package.
@@ -26,6 +27,7 @@ TEST_PACKAGES="
   valgrind
   zip unzip libarchive-tools 7zip
   php-cli
+  webp
 "
 
 top=$(cd "$(dirname "$0")" && pwd)

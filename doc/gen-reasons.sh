@@ -31,7 +31,14 @@ filename.invisible 0.2.0
 unsupported.jpeg.sampling 0.2.0
 unsupported.jpeg.arithmetic 0.2.0
 limit.ratio 0.2.0
-limit.work 0.2.0'    # lines "name version"
+limit.work 0.2.0
+malformed.webp.riff 0.2.0
+malformed.webp.huffman 0.2.0
+malformed.webp.vp8l 0.2.0
+malformed.webp.frame 0.2.0
+malformed.webp.vp8 0.2.0
+malformed.webp.alpha 0.2.0
+malformed.webp.chunk 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

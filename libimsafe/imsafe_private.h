@@ -48,7 +48,7 @@ struct imsafe_policy {
     int frozen;
     int refs; /* atomic */
     long header_version;
-    int64_t opt[IMSAFE_OPT_MAX_WORK + 1];
+    int64_t opt[IMSAFE_OPT_WEBP_TO + 1];
     unsigned char action[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];
@@ -348,6 +348,7 @@ imsafe_status imsafe__jpeg_sanitize(struct imsafe__job *job);
 imsafe_status imsafe__gif_sanitize(struct imsafe__job *job);
 imsafe_status imsafe__zip_inspect(struct imsafe__job *job);
 imsafe_status imsafe__gzip_inspect(struct imsafe__job *job);
+imsafe_status imsafe__webp_sanitize(struct imsafe__job *job);
 
 imsafe_result *imsafe__result_make(struct imsafe__job *job, const char *display_name);
 
@@ -467,5 +468,10 @@ imsafe_status imsafe__arc_finish(struct imsafe__arc *zc, int rc);
 int imsafe__arc_name(struct imsafe__arc *zc, unsigned long index, const uint8_t *s, size_t n);
 /* an entry's bytes held in place: limits, content, nested archives. */
 int imsafe__arc_data(struct imsafe__arc *zc, unsigned long index, const uint8_t *p, size_t n);
+
+/* ------------------------------------------------------------------ webp */
+
+/* vp8l.c: validate a VP8L bitstream's prefix codes before libwebp sees it. bits points at the VP8L chunk payload (starting with the 0x2f signature byte) or, for ALPH method 1, at the headerless stream (is_alpha = 1; width/height from the frame). Returns IMSAFE_R_NONE or a rejection reason (detail set via imsafe__reject on job). */
+imsafe_reason imsafe__vp8l_check(struct imsafe__job *job, const uint8_t *bits, size_t n, uint32_t width, uint32_t height, int is_alpha);
 
 #endif /* IMSAFE_PRIVATE_H */

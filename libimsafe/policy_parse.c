@@ -16,7 +16,7 @@
  *              | "yes"|"no"|"true"|"false"|"on"|"off"|"1"|"0"   0/1 keys
  *              | name                      jpeg_mode, png_filters,
  *                                           filename_findings, jpeg_progressive,
- *                                           jpeg_arithmetic
+ *                                           jpeg_arithmetic, webp_to
  *   number     = digit { digit | "_" digit }            decimal, e.g. 60_000_000
  *   unit       = "KiB" | "MiB" | "GiB" | "TiB"          attached or after a space
  *   time       = YYYY-MM-DD "T" HH:MM:SS "Z"            UTC, year >= 1970
@@ -96,6 +96,7 @@ static const struct enum_opt enum_opts[] = {
     {IMSAFE_OPT_FILENAME_FINDINGS, {"reject", "note", NULL, NULL}},
     {IMSAFE_OPT_JPEG_PROGRESSIVE, {"keep", "baseline", NULL, NULL}},
     {IMSAFE_OPT_JPEG_ARITHMETIC, {"reject", "allow", NULL, NULL}},
+    {IMSAFE_OPT_WEBP_TO, {"webp", "png", NULL, NULL}},
 };
 
 static const char *const action_names[] = {
@@ -536,7 +537,7 @@ static int kill_target(struct parser *ps, int *type, int *feature, imsafe_status
     if (word_is(t, "feature")) {
         if (ps->ntok < 3 || (*feature = feature_of(&ps->tok[2])) == 0) {
             fail(ps, "kill feature: expected one of all_images, jpeg_progressive, "
-                     "gif_animated, icc_profile, png_interlaced, apng, archives");
+                     "gif_animated, icc_profile, png_interlaced, apng, archives, webp_animated");
             return -1;
         }
         return 3;

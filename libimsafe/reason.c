@@ -178,6 +178,20 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the declared image is larger than its compressed data can describe at all"),
     R(LIMIT_WORK, "limit.work",
       "decoding the image would take more work than the policy allows (max_work)"),
+    R(MALFORMED_WEBP_RIFF, "malformed.webp.riff",
+      "the WebP RIFF container is malformed: its size, a chunk size or padding"),
+    R(MALFORMED_WEBP_HUFFMAN, "malformed.webp.huffman",
+      "a VP8L prefix code is incomplete, over-subscribed or out of range"),
+    R(MALFORMED_WEBP_VP8L, "malformed.webp.vp8l",
+      "a VP8L bitstream header or transform is malformed"),
+    R(MALFORMED_WEBP_FRAME, "malformed.webp.frame",
+      "a WebP animation frame is malformed or lies outside the canvas"),
+    R(MALFORMED_WEBP_VP8, "malformed.webp.vp8",
+      "a VP8 (lossy WebP) bitstream is malformed"),
+    R(MALFORMED_WEBP_ALPHA, "malformed.webp.alpha",
+      "a WebP ALPH chunk is malformed"),
+    R(MALFORMED_WEBP_CHUNK, "malformed.webp.chunk",
+      "WebP chunks out of order, repeated, or disagreeing with the VP8X flags"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)
