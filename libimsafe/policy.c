@@ -74,8 +74,11 @@ const struct imsafe__optdef imsafe__optdefs[] = {
      * for a progressive JPEG on a 2-core 2026 server, and ten times what a
      * 60 MP camera JPEG with libjpeg's standard progression needs */
     {IMSAFE_OPT_MAX_WORK, "max_work", 1, 1024 * TiB, 4000000000LL},
-    /* lossy WebP re-encoding: 90 measured over the WebP corpus's lossy
-     * files (webp.c's header gives the size ratio and PSNR) */
+    /* lossy WebP re-encoding, measured on the corpus's 122 lossy stills
+     * (but the 24 MP bryce.webp): 90 writes 0.93 times the input's bytes
+     * at 43.0 dB median PSNR against the decoded input; 85: 0.80 and
+     * 40.6 dB; 95: 1.15 and 44.8 dB.  About the input's size, and past
+     * the 40 dB where re-encoding artefacts stop showing. */
     {IMSAFE_OPT_WEBP_QUALITY, "webp_quality", 1, 100, 90},
     {IMSAFE_OPT_WEBP_TO, "webp_to", IMSAFE_WEBP_TO_WEBP, IMSAFE_WEBP_TO_PNG, IMSAFE_WEBP_TO_WEBP},
 };

@@ -11,7 +11,9 @@ out="$IMSAFE_BUILDDIR/tests/out/webp"
 rm -rf "$out" && mkdir -p "$out" || exit 99
 rc=0
 "$IMSAFE_BUILDDIR/tests/corpus_run" webp "$out/webp" || rc=1
-"$IMSAFE_BUILDDIR/tests/corpus_run" --policy "webp_to = png" webp "$out/png" >"$out/png.log" 2>&1 ||
+# (a large RGBA PNG may trip the output gate, which encodes it again: allowed)
+"$IMSAFE_BUILDDIR/tests/corpus_run" --allow-gate --policy "webp_to = png" webp "$out/png" \
+    >"$out/png.log" 2>&1 ||
     { cat "$out/png.log"; rc=1; }
 tail -n 2 "$out/png.log"
 for p in "$out/webp/pairs.tsv" "$out/png/pairs.tsv"; do
