@@ -43,7 +43,14 @@ malformed.pdf 0.2.0
 isolation.crash 0.2.0
 isolation.syscall 0.2.0
 isolation.protocol 0.2.0
-isolation.output 0.2.0'    # lines "name version"
+isolation.output 0.2.0
+malformed.webp.riff 0.2.0
+malformed.webp.huffman 0.2.0
+malformed.webp.vp8l 0.2.0
+malformed.webp.frame 0.2.0
+malformed.webp.vp8 0.2.0
+malformed.webp.alpha 0.2.0
+malformed.webp.chunk 0.2.0'    # lines "name version"
 
 here=$(dirname "$0")
 src="$here/../libimsafe/reason.c"

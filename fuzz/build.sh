@@ -14,7 +14,7 @@
 #   LIB_FUZZING_ENGINE  e.g. -fsanitize=fuzzer
 #   OUT, WORK           output and scratch directories
 #   IMSAFE_CORPUS       the third-party corpus (../shared/corpus)
-# The dependencies (libpng, libjpeg-turbo, giflib, zlib, lcms2) come from
+# The dependencies (libpng, libjpeg-turbo, giflib, zlib, lcms2, libwebp) come from
 # pkg-config; under MemorySanitizer they must be instrumented builds.
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${CC:=clang}"
@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${WORK:=$top/build-ossfuzz}"
 : "${OUT:=$WORK/out}"
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
-targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame"
+targets="sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame webp"
 build=$WORK/imsafe
 mkdir -p "$build" "$OUT"
 
@@ -36,8 +36,8 @@ make -C "$build" -j"$(nproc)" libimsafe.la
 py=$(sed -n 's/^IMSAFE_PYTHON = //p' "$build/Makefile")
 [ -x "$py" ] || { echo "configure found no python3 with Pillow (python3-pil)" >&2; exit 1; }
 
-deps_cflags=$(pkg-config --cflags libpng libjpeg zlib lcms2 libwebp)
-deps_libs="$(pkg-config --libs libpng libjpeg zlib lcms2 libwebp) -lgif -lm"
+deps_cflags=$(pkg-config --cflags libpng libjpeg zlib lcms2 libwebp libwebpdemux libwebpmux)
+deps_libs="$(pkg-config --libs libpng libjpeg zlib lcms2 libwebp libwebpdemux libwebpmux) -lgif -lm"
 for t in $targets; do
     # shellcheck disable=SC2086
     $CC $CFLAGS -I"$top/include" -I"$top/libimsafe" -I"$build" $deps_cflags \
@@ -88,6 +88,7 @@ for t in $targets; do
     png) set -- "$corpus/pngsuite" "$corpus/png-extra" "$corpus/exploits" "$seeds/fixtures/png" ;;
     jpeg) set -- "$corpus/jpeg" "$seeds/fixtures/jpeg" ;;
     gif) set -- "$corpus/gif" "$corpus/exploits" "$seeds/fixtures/gif" ;;
+    webp) set -- "$corpus/webp" "$seeds/fixtures/webp" ;;
     zip) set -- "$seeds/fixtures/zip" "$seeds/fixtures/types" ;;
     tar) set -- "$seeds/fixtures/tar" "$seeds/fixtures/zip" ;;
     vp8l) set -- "$corpus/webp" "$seeds/fixtures/vp8l" ;;

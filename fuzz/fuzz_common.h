@@ -51,6 +51,8 @@
 #include <gif_lib.h>
 #include <jpeglib.h>
 #include <png.h>
+#include <webp/decode.h>
+#include <webp/demux.h>
 
 #include "imsafe.h"
 #include "imsafe_private.h"
@@ -528,20 +530,89 @@ static inline imsafe_type fuzz_output_type(const uint8_t *p, size_t n)
         return IMSAFE_TYPE_JPEG;
     if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
         return IMSAFE_TYPE_GIF;
+    if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+        return IMSAFE_TYPE_WEBP;
     return IMSAFE_TYPE_UNKNOWN;
+}
+
+/* A WebP's canvas and frame count through libwebp's animation decoder
+ * (which reads stills too), decoding every frame; 0 when it fails. */
+static inline int fuzz_webp_info(const uint8_t *p, size_t n, uint32_t *w, uint32_t *h,
+                                 uint32_t *frames)
+{
+    WebPData d = {p, n};
+    WebPAnimDecoderOptions o;
+    WebPAnimInfo info;
+    if (!WebPAnimDecoderOptionsInit(&o))
+        return 0;
+    o.color_mode = MODE_RGBA;
+    WebPAnimDecoder *dec = WebPAnimDecoderNew(&d, &o);
+    int ok = dec != NULL && WebPAnimDecoderGetInfo(dec, &info);
+    uint32_t got = 0;
+    while (ok && WebPAnimDecoderHasMoreFrames(dec)) {
+        uint8_t *buf;
+        int ts;
+        ok = WebPAnimDecoderGetNext(dec, &buf, &ts);
+        if (ok) {
+            fuzz_fold(buf, (size_t)info.canvas_width * info.canvas_height * 4u);
+            got++;
+        }
+    }
+    if (ok) {
+        *w = info.canvas_width;
+        *h = info.canvas_height;
+        *frames = got;
+    }
+    WebPAnimDecoderDelete(dec);
+    return ok;
+}
+
+/* A lossy (VP8) bitstream anywhere in a WebP output: re-encoded lossy,
+ * so not byte-identical when sanitized again. */
+static inline int fuzz_webp_has_vp8(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (n - i >= 8) {
+        size_t len = p[i + 4] | p[i + 5] << 8 | p[i + 6] << 16 | (size_t)p[i + 7] << 24;
+        if (len > n - i - 8)
+            return 0;
+        if (memcmp(p + i, "VP8 ", 4) == 0 ||
+            (memcmp(p + i, "ANMF", 4) == 0 && len > 16 && fuzz_webp_has_vp8(p + i + 24, len - 16)))
+            return 1;
+        i += 8 + len + (len & 1);
+    }
+    return 0;
+}
+
+static inline int fuzz_webp_lossy(const uint8_t *p, size_t n)
+{
+    return fuzz_output_type(p, n) == IMSAFE_TYPE_WEBP && fuzz_webp_has_vp8(p + 12, n - 12);
+}
+
+static inline void fuzz_decode_webp(const uint8_t *p, size_t n)
+{
+    uint32_t w, h, frames;
+    if ((uint64_t)(p[4] | p[5] << 8 | p[6] << 16 | (uint32_t)p[7] << 24) + 8 != n)
+        fuzz_fail("the output WebP's RIFF size is not its length");
+    if (!fuzz_webp_info(p, n, &w, &h, &frames) || frames == 0)
+        fuzz_fail("libwebp cannot decode the output WebP");
 }
 
 static inline void fuzz_decode_output(imsafe_type in_type, const uint8_t *p, size_t n)
 {
     imsafe_type t = fuzz_output_type(p, n);
-    /* a GIF may become a PNG (gif_to_png); nothing else changes type */
-    if (t != in_type && !(in_type == IMSAFE_TYPE_GIF && t == IMSAFE_TYPE_PNG))
+    /* a GIF or a WebP may become a PNG (gif_to_png, webp_to); nothing
+     * else changes type */
+    if (t != in_type && !((in_type == IMSAFE_TYPE_GIF || in_type == IMSAFE_TYPE_WEBP) &&
+                          t == IMSAFE_TYPE_PNG))
         fuzz_fail("a %s input gave output of type %s", imsafe_type_name(in_type),
                   imsafe_type_name(t));
     if (t == IMSAFE_TYPE_PNG)
         fuzz_decode_png(p, n);
     else if (t == IMSAFE_TYPE_JPEG)
         fuzz_decode_jpeg(p, n);
+    else if (t == IMSAFE_TYPE_WEBP)
+        fuzz_decode_webp(p, n);
     else
         fuzz_decode_gif(p, n);
 }
@@ -696,6 +767,21 @@ static inline imsafe_result *fuzz_sanitize_once(imsafe_ctx *ctx, const imsafe_po
     return res;
 }
 
+/* A lossy WebP rebuilt again: the same canvas and frame count. */
+static inline void fuzz_webp_again_same_shape(imsafe_ctx *ctx, const imsafe_policy *pol,
+                                              const uint8_t *out, size_t len, const char *name)
+{
+    uint32_t w1, h1, f1, w2, h2, f2;
+    imsafe_result *again = fuzz_sanitize_once(ctx, pol, out, len, name, NULL);
+    size_t len2 = 0;
+    const uint8_t *out2 = imsafe_result_output(again, &len2);
+    if (out2 == NULL || !fuzz_webp_info(out, len, &w1, &h1, &f1) ||
+        fuzz_output_type(out2, len2) != IMSAFE_TYPE_WEBP ||
+        !fuzz_webp_info(out2, len2, &w2, &h2, &f2) || w1 != w2 || h1 != h2 || f1 != f2)
+        fuzz_fail("a lossy WebP rebuilt again changed its canvas or frame count");
+    imsafe_result_free(again);
+}
+
 /* Sanitize our own output again through a sink that compares the pieces
  * with it: accepted, and (but for JPEG pixel mode, lossy) the same bytes. */
 static inline void fuzz_again_streamed(imsafe_ctx *ctx, const imsafe_policy *pol,
@@ -710,6 +796,7 @@ static inline void fuzz_again_streamed(imsafe_ctx *ctx, const imsafe_policy *pol
     for (size_t i = 0; i < imsafe_result_note_count(res); i++)
         lossy |= imsafe_result_note(res, i) == IMSAFE_R_NOTE_REENCODED &&
                  imsafe_result_type(res) == IMSAFE_TYPE_JPEG;
+    lossy |= fuzz_webp_lossy(out, len);
     struct fuzz_cmp_sink cs = {.want = lossy ? NULL : out, .want_len = len};
     imsafe_sink sink = {fuzz_cmp_write, &cs, 512 + h % 8192, h % 2 ? fuzz_cmp_rewind : NULL};
     imsafe_result *again = fuzz_sanitize_once(ctx, pol, out, len, name, &sink);
@@ -723,6 +810,8 @@ static inline void fuzz_again_streamed(imsafe_ctx *ctx, const imsafe_policy *pol
     if (!lossy && (cs.differs || cs.off != len))
         fuzz_fail("sanitizing our own output again changes it (%zu -> %zu bytes)", len, cs.off);
     imsafe_result_free(again);
+    if (fuzz_webp_lossy(out, len))
+        fuzz_webp_again_same_shape(ctx, pol, out, len, name);
 }
 
 /* The sink fails at one write: ESINK, no result, no write after it. */

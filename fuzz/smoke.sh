@@ -19,7 +19,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
 build=$top/build-fuzz
 secs=${FUZZ_SECONDS:-45}
-targets=${*:-sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame}
+targets=${*:-sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame webp}
 
 # libFuzzer names functions through llvm-symbolizer (Debian package llvm-14):
 # without it the libimsafe edge count below reads 0/0 and crash reports have

@@ -306,12 +306,17 @@ typedef enum imsafe_reason {
     IMSAFE_R_ISOLATION_PROTOCOL = 118, /* the worker's answer broke the result framing (0.2.0) */
     IMSAFE_R_ISOLATION_OUTPUT = 119,    /* the worker's image failed the host's structural walk (0.2.0) */
     IMSAFE_R_MALFORMED_APNG_FRAME_DATA = 120, /* an APNG frame's data is not exactly the frame (0.2.0) */
+    IMSAFE_R_MALFORMED_WEBP_RIFF = 122,    /* the RIFF container is malformed (0.2.0) */
     IMSAFE_R_MALFORMED_WEBP_HUFFMAN = 123,
     IMSAFE_R_MALFORMED_WEBP_VP8L = 124,
+    IMSAFE_R_MALFORMED_WEBP_FRAME = 125,   /* an animation frame is malformed (0.2.0) */
+    IMSAFE_R_MALFORMED_WEBP_VP8 = 126,     /* a VP8 (lossy) bitstream is malformed (0.2.0) */
+    IMSAFE_R_MALFORMED_WEBP_ALPHA = 127,   /* an ALPH chunk is malformed (0.2.0) */
+    IMSAFE_R_MALFORMED_WEBP_CHUNK = 128,    /* WebP chunks in a wrong order, repeated, or against the VP8X flags (0.2.0) */
 } imsafe_reason;
 
 /* Number of reason values (grows with new reasons). */
-#define IMSAFE_REASON_COUNT 125
+#define IMSAFE_REASON_COUNT 129
 
 /* "limit.pixels", ...; NULL for a value out of range. */
 IMSAFE_API const char *imsafe_reason_name(imsafe_reason reason);
@@ -368,6 +373,8 @@ typedef enum imsafe_opt {
     IMSAFE_OPT_ISOLATION = 37,             /* IMSAFE_ISOLATION_NONE (default) | _PROCESS */
     IMSAFE_OPT_ISOLATION_REUSE = 38,       /* 1..100000 payloads per worker, default 1 */
     IMSAFE_OPT_APNG = 39,                   /* IMSAFE_APNG_KEEP (default) | _FLATTEN (0.2.0) */
+    IMSAFE_OPT_WEBP_QUALITY = 40,          /* 1..100, default 90: lossy WebP re-encoding (0.2.0) */
+    IMSAFE_OPT_WEBP_TO = 41                /* IMSAFE_WEBP_TO_WEBP (default) | _PNG (0.2.0) */
 } imsafe_opt;
 
 /* Office documents (OOXML and ODF, at any depth of an archive):
@@ -383,6 +390,12 @@ typedef enum imsafe_opt {
  * rlimits, no files, no network); see imsafe_pool_new(). */
 #define IMSAFE_ISOLATION_NONE 0
 #define IMSAFE_ISOLATION_PROCESS 1
+
+/* What a sanitized still WebP becomes: WebP again (lossless stays
+ * lossless, lossy is re-encoded at webp_quality), or a lossless PNG for
+ * hosts that prefer it.  Animated WebP always stays WebP.  (0.2.0) */
+#define IMSAFE_WEBP_TO_WEBP 0
+#define IMSAFE_WEBP_TO_PNG 1
 
 #define IMSAFE_JPEG_LOSSLESS 0 /* coefficients kept, entropy coding rebuilt */
 #define IMSAFE_JPEG_PIXELS 1   /* decoded and re-encoded at JPEG_QUALITY */
@@ -426,7 +439,7 @@ typedef enum imsafe_opt {
 typedef enum imsafe_action {
     IMSAFE_ACTION_REJECT = 0,
     IMSAFE_ACTION_PASS = 1,     /* allowed as is, after its checks */
-    IMSAFE_ACTION_SANITIZE = 2  /* rebuilt (PNG, JPEG, GIF only) */
+    IMSAFE_ACTION_SANITIZE = 2  /* rebuilt (PNG, JPEG, GIF, and WebP from 0.2.0) */
 } imsafe_action;
 
 /* Features the kill switch can turn off (besides whole types). */
@@ -438,8 +451,9 @@ typedef enum imsafe_feature {
     IMSAFE_FEATURE_PNG_INTERLACED = 5,
     IMSAFE_FEATURE_APNG = 6,
     IMSAFE_FEATURE_ARCHIVES = 7,          /* zip, zip-based types and gzip */
+    IMSAFE_FEATURE_WEBP_ANIMATED = 8,     /* animated WebP (0.2.0) */
 } imsafe_feature;
-#define IMSAFE_FEATURE_COUNT 8
+#define IMSAFE_FEATURE_COUNT 9
 
 /* "all_images", "jpeg_progressive", ...; NULL out of range. */
 IMSAFE_API const char *imsafe_feature_name(imsafe_feature feature);
@@ -447,8 +461,10 @@ IMSAFE_API const char *imsafe_feature_name(imsafe_feature feature);
 /*
  * A new policy with strict defaults.  header_version is the header's
  * IMSAFE_VERSION_NUMBER: defaults made stricter in a later release apply
- * only to programs built with the newer header.  Returns NULL when out of
- * memory.  The caller holds one reference.
+ * only to programs built with the newer header, and so do defaults that
+ * accept more: WebP is sanitized by default only for header_version >=
+ * 2000 (0.2.0); a program built against 0.1.0 keeps rejecting it.  Returns
+ * NULL when out of memory.  The caller holds one reference.
  */
 IMSAFE_API imsafe_policy *imsafe_policy_new_v(long header_version);
 #define imsafe_policy_new() imsafe_policy_new_v(IMSAFE_VERSION_NUMBER)
@@ -463,7 +479,8 @@ IMSAFE_API imsafe_status imsafe_policy_get(const imsafe_policy *policy,
 
 /* The action for one detected type.  EINVAL: NULL policy, a type or action
  * out of range, SANITIZE for a type that has no sanitizer, or PASS for one
- * that has (PNG, JPEG and GIF are never passed unrebuilt).  EBUSY: frozen.
+ * that has (PNG, JPEG and GIF are never passed unrebuilt; WebP, which had
+ * no sanitizer before 0.2.0, may still be set to PASS).  EBUSY: frozen.
  * imsafe_policy_action() returns REJECT for a NULL policy or a bad type. */
 IMSAFE_API imsafe_status imsafe_policy_set_action(imsafe_policy *policy,
                                                   imsafe_type type,

@@ -298,12 +298,43 @@ static const char *walk_gif(const uint8_t *p, size_t n)
     return "GIF ends without a trailer";
 }
 
+static uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* WebP: a RIFF header whose size is the file's, then chunks of printable
+ * four-character names whose sizes (padded to even) end exactly at the
+ * end, the first one an image or VP8X. */
+static const char *walk_webp(const uint8_t *p, size_t n)
+{
+    if (n < 20 || memcmp(p, "RIFF", 4) != 0 || memcmp(p + 8, "WEBP", 4) != 0 ||
+        le32_at(p + 4) != n - 8)
+        return "WebP RIFF header";
+    if (memcmp(p + 12, "VP8 ", 4) != 0 && memcmp(p + 12, "VP8L", 4) != 0 &&
+        memcmp(p + 12, "VP8X", 4) != 0)
+        return "WebP first chunk";
+    for (size_t off = 12; off < n;) {
+        if (n - off < 8)
+            return "WebP chunk header";
+        for (int k = 0; k < 4; k++)
+            if (p[off + k] < 0x20 || p[off + k] > 0x7e)
+                return "WebP chunk name";
+        uint64_t len = le32_at(p + off + 4), padded = len + (len & 1);
+        if (padded > n - off - 8)
+            return "WebP chunk size";
+        off += 8 + (size_t)padded;
+    }
+    return NULL;
+}
+
 const char *imsafe__walk_image(imsafe_type t, const uint8_t *p, size_t n)
 {
     switch (t) {
     case IMSAFE_TYPE_PNG: return walk_png(p, n);
     case IMSAFE_TYPE_JPEG: return walk_jpeg(p, n);
     case IMSAFE_TYPE_GIF: return walk_gif(p, n);
+    case IMSAFE_TYPE_WEBP: return walk_webp(p, n);
     default: return "not an image type libimsafe rebuilds";
     }
 }

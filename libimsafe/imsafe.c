@@ -44,6 +44,7 @@ static const struct {
     {IMSAFE_TYPE_GZIP, imsafe__gzip_inspect},
     {IMSAFE_TYPE_TAR, imsafe__tar_inspect},
     {IMSAFE_TYPE_PDF, imsafe__pdf_inspect},
+    {IMSAFE_TYPE_WEBP, imsafe__webp_sanitize},
 };
 
 static imsafe__format_fn module_for(imsafe_type t)
@@ -84,8 +85,13 @@ static int same_family(imsafe_type a, imsafe_type b)
 
 static imsafe_reason reject_reason(imsafe_type t);
 
-static int sanitizable(imsafe_type t)
+/* Is the payload rebuilt?  WebP only when its action says so: a policy may
+ * still pass it as it is (0.1.0 allowed that). */
+static int sanitizable(const struct imsafe__job *job)
 {
+    imsafe_type t = job->type;
+    if (t == IMSAFE_TYPE_WEBP)
+        return imsafe_policy_action(job->policy, t) == IMSAFE_ACTION_SANITIZE;
     return t == IMSAFE_TYPE_PNG || t == IMSAFE_TYPE_JPEG || t == IMSAFE_TYPE_GIF;
 }
 
@@ -103,7 +109,7 @@ static int check_claim(struct imsafe__job *job, imsafe_type claimed, const char 
     imsafe_type t = job->type;
     if (claimed == IMSAFE_TYPE_UNKNOWN || claimed == t || same_family(claimed, t))
         return 0;
-    if (sanitizable(t) && imsafe__type_class(claimed) == IMSAFE_CLASS_IMAGE) {
+    if (sanitizable(job) && imsafe__type_class(claimed) == IMSAFE_CLASS_IMAGE) {
         imsafe__note(job, IMSAFE_R_NOTE_TYPE_MISMATCH);
         imsafe__detail(job, "content is %s, %s says %s", imsafe_type_name(t), what,
                        imsafe_type_name(claimed));

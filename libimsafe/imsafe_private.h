@@ -48,7 +48,7 @@ struct imsafe_policy {
     int frozen;
     int refs; /* atomic */
     long header_version;
-    int64_t opt[IMSAFE_OPT_APNG + 1];
+    int64_t opt[IMSAFE_OPT_WEBP_TO + 1];
     unsigned char action[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_type[IMSAFE_TYPE_COUNT];
     struct imsafe__kill kill_feature[IMSAFE_FEATURE_COUNT];
@@ -396,6 +396,7 @@ imsafe_status imsafe__pdf_inspect(struct imsafe__job *job);
 
 /* vp8l.c: validate a VP8L bitstream's prefix codes before libwebp sees it. bits points at the VP8L chunk payload (starting with the 0x2f signature byte) or, for ALPH method 1, at the headerless stream (is_alpha = 1; width/height from the frame). Returns IMSAFE_R_NONE or a rejection reason (detail set via imsafe__reject on job). */
 imsafe_reason imsafe__vp8l_check(struct imsafe__job *job, const uint8_t *bits, size_t n, uint32_t width, uint32_t height, int is_alpha);
+imsafe_status imsafe__webp_sanitize(struct imsafe__job *job);
 
 imsafe_result *imsafe__result_make(struct imsafe__job *job, const char *display_name);
 
@@ -610,5 +611,9 @@ struct imsafe__worker_hooks {
 };
 void imsafe__worker_main(int fd, const struct imsafe__worker_hooks *hooks)
     __attribute__((noreturn));
+/* ------------------------------------------------------------------ webp */
+
+/* vp8l.c: validate a VP8L bitstream's prefix codes before libwebp sees it. bits points at the VP8L chunk payload (starting with the 0x2f signature byte) or, for ALPH method 1, at the headerless stream (is_alpha = 1; width/height from the frame). Returns IMSAFE_R_NONE or a rejection reason (detail set via imsafe__reject on job). */
+imsafe_reason imsafe__vp8l_check(struct imsafe__job *job, const uint8_t *bits, size_t n, uint32_t width, uint32_t height, int is_alpha);
 
 #endif /* IMSAFE_PRIVATE_H */

@@ -19,7 +19,8 @@
  *                                           jpeg_arithmetic, apng,
  *                                           office_macros, office_active,
  *                                           pdf_active, pdf_encrypted,
- *                                           isolation
+ *                                           isolation,
+ *                                           webp_to
  *   number     = digit { digit | "_" digit }            decimal, e.g. 60_000_000
  *   unit       = "KiB" | "MiB" | "GiB" | "TiB"          attached or after a space
  *   time       = YYYY-MM-DD "T" HH:MM:SS "Z"            UTC, year >= 1970
@@ -105,6 +106,7 @@ static const struct enum_opt enum_opts[] = {
     {IMSAFE_OPT_PDF_ACTIVE, {"reject", "pass", NULL, NULL}},
     {IMSAFE_OPT_PDF_ENCRYPTED, {"reject", "pass", NULL, NULL}},
     {IMSAFE_OPT_ISOLATION, {"none", "process", NULL, NULL}},
+    {IMSAFE_OPT_WEBP_TO, {"webp", "png", NULL, NULL}},
 };
 
 static const char *const action_names[] = {
@@ -545,7 +547,7 @@ static int kill_target(struct parser *ps, int *type, int *feature, imsafe_status
     if (word_is(t, "feature")) {
         if (ps->ntok < 3 || (*feature = feature_of(&ps->tok[2])) == 0) {
             fail(ps, "kill feature: expected one of all_images, jpeg_progressive, "
-                     "gif_animated, icc_profile, png_interlaced, apng, archives");
+                     "gif_animated, icc_profile, png_interlaced, apng, archives, webp_animated");
             return -1;
         }
         return 3;

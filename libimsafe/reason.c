@@ -181,6 +181,8 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
     R(LIMIT_TIME, "limit.time", "the call ran past its CPU or wall-clock deadline"),
     R(MALFORMED_APNG_FRAME_DATA, "malformed.apng.frame_data",
       "an APNG frame's image data does not decode to exactly that frame"),
+    R(MALFORMED_WEBP_RIFF, "malformed.webp.riff",
+      "the WebP RIFF container is malformed: its size, a chunk size or padding"),
     R(MALFORMED_WEBP_HUFFMAN, "malformed.webp.huffman",
       "a VP8L prefix code is incomplete, over-subscribed or out of range"),
     R(MALFORMED_WEBP_VP8L, "malformed.webp.vp8l",
@@ -202,6 +204,14 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
       "the isolated worker's answer broke the result framing (lengths, values or text)"),
     R(ISOLATION_OUTPUT, "isolation.output",
       "the image the isolated worker returned failed the host's structural walk"),
+    R(MALFORMED_WEBP_FRAME, "malformed.webp.frame",
+      "a WebP animation frame is malformed or lies outside the canvas"),
+    R(MALFORMED_WEBP_VP8, "malformed.webp.vp8",
+      "a VP8 (lossy WebP) bitstream is malformed"),
+    R(MALFORMED_WEBP_ALPHA, "malformed.webp.alpha",
+      "a WebP ALPH chunk is malformed"),
+    R(MALFORMED_WEBP_CHUNK, "malformed.webp.chunk",
+      "WebP chunks out of order, repeated, or disagreeing with the VP8X flags"),
 };
 
 const char *imsafe_reason_name(imsafe_reason reason)

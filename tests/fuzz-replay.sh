@@ -19,7 +19,7 @@ rm -rf "$seeds"
 
 passed=0
 failed=0
-for t in sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame; do
+for t in sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame webp; do
     prog=$IMSAFE_BUILDDIR/fuzz/replay_$t
     [ -x "$prog" ] || { echo "hard error: $prog not built" >&2; exit 99; }
     set -- "$IMSAFE_CORPUS" "$IMSAFE_FIXTURES"

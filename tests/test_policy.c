@@ -683,8 +683,47 @@ static void test_man_page(void)
     free(raw);
 }
 
+/* WebP is sanitized by default only for programs built against the 0.2.0
+ * header: a 0.1.0 binary keeps its default (reject).  Either may still
+ * pass it as 0.1.0 allowed, and webp_to / webp_quality round-trip. */
+static void test_webp_defaults(void)
+{
+    imsafe_policy *old = imsafe_policy_new_v(1000), *cur = imsafe_policy_new_v(2000);
+    TU_CHECK(imsafe_policy_action(old, IMSAFE_TYPE_WEBP) == IMSAFE_ACTION_REJECT,
+             "0.1.0 header: webp rejected");
+    TU_CHECK(imsafe_policy_action(cur, IMSAFE_TYPE_WEBP) == IMSAFE_ACTION_SANITIZE,
+             "0.2.0 header: webp sanitized");
+    TU_CHECK(imsafe_policy_action(old, IMSAFE_TYPE_PNG) == IMSAFE_ACTION_SANITIZE,
+             "0.1.0 header: png still sanitized");
+    TU_CHECK(imsafe_policy_set_action(old, IMSAFE_TYPE_WEBP, IMSAFE_ACTION_PASS) == IMSAFE_OK &&
+                 imsafe_policy_set_action(old, IMSAFE_TYPE_WEBP, IMSAFE_ACTION_SANITIZE) ==
+                     IMSAFE_OK,
+             "webp may be passed or sanitized");
+    TU_CHECK(imsafe_policy_set(cur, IMSAFE_OPT_WEBP_QUALITY, 0) == IMSAFE_EINVAL &&
+                 imsafe_policy_set(cur, IMSAFE_OPT_WEBP_QUALITY, 101) == IMSAFE_EINVAL &&
+                 imsafe_policy_set(cur, IMSAFE_OPT_WEBP_TO, 2) == IMSAFE_EINVAL,
+             "webp options out of range");
+    char err[128];
+    const char *text = "webp_to = png\nwebp_quality = 75\nkill feature webp_animated\n";
+    TU_CHECK(imsafe_policy_parse(cur, text, strlen(text), "t", err, sizeof err) == IMSAFE_OK,
+             "webp options parse: %s", err);
+    int64_t v = 0;
+    TU_CHECK(imsafe_policy_get(cur, IMSAFE_OPT_WEBP_TO, &v) == IMSAFE_OK &&
+                 v == IMSAFE_WEBP_TO_PNG, "webp_to = png");
+    char *printed = imsafe_policy_print(cur);
+    TU_CHECK(printed && strstr(printed, "webp_to = png\n") && strstr(printed, "webp_quality = 75\n") &&
+                 strstr(printed, "kill feature webp_animated"),
+             "webp options printed");
+    free(printed);
+    TU_CHECK(strcmp(imsafe_feature_name(IMSAFE_FEATURE_WEBP_ANIMATED), "webp_animated") == 0,
+             "feature name");
+    imsafe_policy_unref(old);
+    imsafe_policy_unref(cur);
+}
+
 int main(void)
 {
+    test_webp_defaults();
     test_forms();
     test_long_lines();
     test_errors();

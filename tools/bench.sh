@@ -217,6 +217,54 @@ mkdir -p "$O/ph-iso" "$O/ph-inp"
 run_group "$b isolation" "$(fsize "$photo")" "$RUNS" \
   "imsafe-check --isolate|$O/ph-iso|$IC -q $ISO -o $O/ph-iso $photo" \
   "imsafe-check in process|$O/ph-inp|$IC -q -o $O/ph-inp $photo"
+# WebP (0.2.0): a 12 MP lossy photo made with cwebp from the set's photo,
+# and a 512x512 30-frame animated sticker (lossy and lossless) made with
+# img2webp from the set's RGBA sticker turned a little each frame; against
+# tools/webp-floor.c (bare libwebp decode + encode at libimsafe's settings),
+# ImageMagick and vips.  Needs the webp package (cwebp, img2webp) and
+# ImageMagick to make the inputs.
+WSET=$WORK/webp-set
+CWEBP=$(find_peer cwebp); IMG2WEBP=$(find_peer img2webp)
+WFLOOR=$WORK/webp-floor
+if [[ ! -x $WFLOOR || $SRCDIR/tools/webp-floor.c -nt $WFLOOR ]]; then
+  gcc -O2 -o "$WFLOOR" "$SRCDIR/tools/webp-floor.c" -lwebpmux -lwebpdemux -lwebp ||
+    log "cannot build webp-floor (libwebp-dev)"
+fi
+if [[ -n $CWEBP && -n $IMG2WEBP && -n $CONVERT && -x $WFLOOR ]]; then
+  mkdir -p "$WSET"
+  [[ -f $WSET/photo-12mp.webp ]] ||
+    "$CWEBP" -quiet -q 80 -metadata none "$photo" -o "$WSET/photo-12mp.webp" || log "cwebp failed"
+  if [[ ! -f $WSET/sticker-512-anim-lossy.webp ]]; then
+    frames=()
+    for ((i = 0; i < 30; i++)); do
+      "$CONVERT" "$stick" -resize 512x512 -background none -virtual-pixel transparent \
+        -distort SRT "$((i * 12))" "$WSET/frame-$i.png" && frames+=("$WSET/frame-$i.png")
+    done
+    "$IMG2WEBP" -loop 0 -d 40 -lossy -q 75 "${frames[@]}" -o "$WSET/sticker-512-anim-lossy.webp" >/dev/null 2>&1
+    "$IMG2WEBP" -loop 0 -d 40 -lossless "${frames[@]}" -o "$WSET/sticker-512-anim-lossless.webp" >/dev/null 2>&1
+    rm -f "$WSET"/frame-*.png
+  fi
+  pw=$WSET/photo-12mp.webp
+  peers=()
+  [[ -n $CONVERT ]] && peers+=("convert -strip q90|$O/pw.im.webp|$CONVERT $pw -strip -quality 90 $O/pw.im.webp")
+  [[ -n $VIPS ]] && peers+=("vips copy strip,Q=90|$O/pw.vips.webp|$VIPS copy $pw $O/pw.vips.webp[strip,Q=90]")
+  run_group "photo-12mp webp lossy" "$(fsize "$pw")" "$RUNS" \
+    "imsafe|$O/pw.webp|$IB --one default $pw $O/pw.webp" \
+    "floor webp still q90|$O/pw.f.webp|$WFLOOR still 90 $pw $O/pw.f.webp" "${peers[@]}"
+  for kind in lossy lossless; do
+    aw=$WSET/sticker-512-anim-$kind.webp
+    peers=()
+    ll=""; [[ $kind == lossless ]] && ll=",lossless"
+    iml=""; [[ $kind == lossless ]] && iml="-define webp:lossless=true"
+    [[ -n $CONVERT ]] && peers+=("convert -strip|$O/aw$kind.im.webp|$CONVERT $aw -strip -quality 90 $iml $O/aw$kind.im.webp")
+    [[ -n $VIPS ]] && peers+=("vips copy [n=-1] [strip]|$O/aw$kind.vips.webp|$VIPS copy ${aw}[n=-1] $O/aw$kind.vips.webp[strip,Q=90$ll]")
+    run_group "sticker-512-anim webp $kind" "$(fsize "$aw")" "$RUNS" \
+      "imsafe|$O/aw$kind.webp|$IB --one default $aw $O/aw$kind.webp" \
+      "floor webp anim|$O/aw$kind.f.webp|$WFLOOR anim 90 $aw $O/aw$kind.f.webp" "${peers[@]}"
+  done
+else
+  log "WebP rows skipped: need cwebp and img2webp (webp), ImageMagick and libwebp-dev"
+fi
 
 # the avatars: one process for the batch (ours: imsafe-check -o; the floor:
 # all pairs on one command line) against one process per file
@@ -270,6 +318,11 @@ for f in "$shot" "$stick"; do
   { inproc "$b png" $PNG6 default "$f"; inproc "$b png-nofilter" $PNG6NF default "$f"; }
 done
 inproc "sticker-anim-480x270 gif" default "$anim"
+if [[ -f $WSET/photo-12mp.webp ]]; then
+  inproc "photo-12mp webp lossy" default "$WSET/photo-12mp.webp"
+  inproc "sticker-512-anim webp lossy" default "$WSET/sticker-512-anim-lossy.webp"
+  inproc "sticker-512-anim webp lossless" default "$WSET/sticker-512-anim-lossless.webp"
+fi
 inproc "avatars x200 batch" --batch default "${AV[@]}"
 
 # ------------------------------------------------------------------ table
