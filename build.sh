@@ -12,8 +12,8 @@ set -eu
 # What building needs.
 BUILD_PACKAGES="autoconf automake libtool pkg-config make gcc
   libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev liblcms2-dev
-  libicapapi-dev"
-  libseccomp-dev"
+  libicapapi-dev
+  libseccomp-dev
   libwebp-dev"
 # What the tests need: every program or library configure.ac declares with
 # IMSAFE_TEST_PROG / IMSAFE_TEST_LIB has its package here, plus clang for the

@@ -80,6 +80,7 @@
 static char *cfg_policy_file;
 static ci_off_t cfg_max_body = DEFAULT_MAX_BODY;
 static int cfg_isolation = -1; /* -1: the library's default */
+static char *cfg_isolation_helper; /* NULL: the helper libimsafe installed */
 static int cfg_mode = ICAP_REQMOD | ICAP_RESPMOD;
 static int cfg_partial_pass;   /* 0: a 206 or Content-Range is rejected */
 static int cfg_log_level = 1;  /* ci_debug_printf level of the verdict lines */
@@ -98,6 +99,7 @@ static struct ci_conf_entry conf_variables[] = {
     {"MaxBodyBytes", &cfg_max_body, ci_cfg_size_off, NULL},
     {"Types", NULL, cfg_set_types, NULL},
     {"Isolation", NULL, cfg_set_isolation, NULL},
+    {"IsolationHelper", &cfg_isolation_helper, ci_cfg_set_str, NULL},
     {"Mode", NULL, cfg_set_mode, NULL},
     {"PartialContent", NULL, cfg_set_partial, NULL},
     {"LogLevel", &cfg_log_level, ci_cfg_set_int, NULL},
@@ -419,7 +421,7 @@ static void child_start_command(const char *name, int type, void *data)
     (void)name;
     (void)type;
     (void)data;
-    if (use_isolation && imsafe_pool_new(NULL, 2, &child_pool) != IMSAFE_OK) {
+    if (use_isolation && imsafe_pool_new(cfg_isolation_helper, 2, &child_pool) != IMSAFE_OK) {
         child_pool = NULL;
         ci_debug_printf(1, SRV_NAME ": cannot start the isolation workers\n");
     }

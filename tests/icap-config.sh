@@ -38,6 +38,8 @@ expect() {
         echo "StartServers 1"
         echo "MaxServers 1"
         echo "Service srv_imsafe $IMSAFE_ICAP_MODULE"
+        # the worker helper of the build tree (not installed yet)
+        echo "srv_imsafe.IsolationHelper $IMSAFE_WORKER"
         for line in "$@"; do echo "$line"; done
     } > "$d/c-icap.conf"
     # -D -d 1: errors found while the configuration is read go to stdout

@@ -9,7 +9,8 @@
 #include "testutil.h"
 
 static const char *const classes[] = {"limit",  "malformed", "unsupported", "type",
-                                      "filename", "archive", "polyglot",    "policy", "note"};
+                                      "filename", "archive", "polyglot",    "policy", "note",
+                                      "isolation"};
 
 static int well_formed(const char *name)
 {

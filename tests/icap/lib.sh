@@ -104,6 +104,8 @@ icap_cicap() {
         echo "Service imsafe $IMSAFE_ICAP_MODULE"
         [ -z "${ICAP_ECHO_MODULE:-}" ] || echo "Service echo $ICAP_ECHO_MODULE"
         echo "srv_imsafe.PolicyFile $policy"
+        # the worker helper of the build tree (not installed yet)
+        echo "srv_imsafe.IsolationHelper $IMSAFE_WORKER"
         for line in "$@"; do echo "$line"; done
     } > "$d/c-icap.conf"
     # two malloc arenas instead of one per busy thread (glibc's default is
