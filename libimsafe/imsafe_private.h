@@ -279,6 +279,12 @@ int imsafe__inflate_init(struct imsafe__job *job, z_stream *zs, int window_bits)
  * coding: 8-10 ns a pixel of blank frames). */
 #define IMSAFE__WORK_PNG_BYTE 40u
 #define IMSAFE__WORK_GIF_PIXEL 40u
+/* WebP: per pixel of a still (libwebp's decode and re-encode of a blank
+ * image, lossy or lossless: 46-52 ns a pixel, so about 0.33 ns a unit:
+ * the largest blank still the default allows, 26 MP, costs about 1.3 s and
+ * the corpus's 24 MP photo passes); an animation counts half for each
+ * frame's rectangle decoded and half for each canvas encoded */
+#define IMSAFE__WORK_WEBP_PIXEL 150u
 int imsafe__work_expect(struct imsafe__job *job, uint64_t units, const char *what);
 int imsafe__work_charge(struct imsafe__job *job, uint64_t units, const char *what);
 int imsafe__work_clock(struct imsafe__job *job);

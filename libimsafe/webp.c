@@ -509,19 +509,23 @@ static uint64_t reserve_bound(const struct walk *w)
     return px * per + fixed;
 }
 
-/* limit.work: samples decoded and encoded.  A still is decoded and encoded
- * once; the animation encoder works on the whole canvas for every frame. */
+/* limit.work, in the units of every format (imsafe_private.h): libwebp
+ * decodes and re-encodes every pixel of a still, and for an animation
+ * decodes each frame's rectangle and encodes the composited canvas once a
+ * frame.  Known from the headers, so checked before libwebp runs. */
 static int check_work(struct imsafe__job *job, const struct walk *w)
 {
-    uint64_t px = (uint64_t)w->cw * w->ch;
-    uint64_t work = w->animated ? (w->area + px * w->frames) * 4u : px * 4u * 2u;
-    uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_WORK);
-    if (work <= max)
-        return 0;
-    return imsafe__reject(job, IMSAFE_R_LIMIT_WORK,
-                          "%u frames on a %ux%u canvas: %llu samples of work, limit %llu",
-                          (unsigned)w->frames, (unsigned)w->cw, (unsigned)w->ch,
-                          (unsigned long long)work, (unsigned long long)max), -1;
+    uint64_t px = (uint64_t)w->cw * w->ch, units; /* canvas <= 2^28, frames <= 10^6 */
+    if (w->animated) {
+        uint64_t canvases;
+        if (imsafe__mul_ovf(px, (uint64_t)w->frames, &canvases) ||
+            imsafe__add_ovf(canvases, w->area, &units) ||
+            imsafe__mul_ovf(units, (uint64_t)IMSAFE__WORK_WEBP_PIXEL / 2, &units))
+            units = UINT64_MAX;
+    } else if (imsafe__mul_ovf(px, (uint64_t)IMSAFE__WORK_WEBP_PIXEL, &units)) {
+        units = UINT64_MAX;
+    }
+    return imsafe__work_expect(job, units, "WebP pixels");
 }
 
 /* ------------------------------------------------------------- metadata */

@@ -550,7 +550,7 @@ static int has_module(imsafe_type t)
     case IMSAFE_TYPE_ZIP: case IMSAFE_TYPE_DOCX: case IMSAFE_TYPE_XLSX:
     case IMSAFE_TYPE_PPTX: case IMSAFE_TYPE_ODF: case IMSAFE_TYPE_EPUB:
     case IMSAFE_TYPE_JAR: case IMSAFE_TYPE_APK: case IMSAFE_TYPE_GZIP:
-    case IMSAFE_TYPE_TAR:
+    case IMSAFE_TYPE_TAR: case IMSAFE_TYPE_WEBP:
         return 1;
     default:
         return 0;
