@@ -9,10 +9,11 @@
 #                        needs the corpus (IMSAFE_CORPUS, default ../shared/corpus)
 set -eu
 
-# What building needs.
+# What building needs.  libssl-dev: c-icap's net_io.h includes
+# <openssl/bio.h>, and Debian's libicapapi-dev does not depend on it.
 BUILD_PACKAGES="autoconf automake libtool pkg-config make gcc
   libpng-dev libjpeg62-turbo-dev libgif-dev zlib1g-dev libmd-dev liblcms2-dev
-  libicapapi-dev
+  libicapapi-dev libssl-dev
   libseccomp-dev
   libwebp-dev"
 # What the tests need: every program or library configure.ac declares with
