@@ -778,6 +778,16 @@ static void send_ready(int fd, uint32_t state)
 /* The filter: what judging a payload needs, nothing else.  mmap and
  * mprotect never with PROT_EXEC; tgkill only to itself (abort()); no
  * open, socket, connect, exec, fork, ptrace, kill, prlimit. */
+
+/* "argument 0 equals v", every field named: libseccomp's SCMP_A0() leaves
+ * the second datum to the compound literal, which clang's
+ * -Wmissing-field-initializers reports. */
+static struct scmp_arg_cmp arg0_eq(scmp_datum_t v)
+{
+    struct scmp_arg_cmp c = {0, SCMP_CMP_EQ, v, 0};
+    return c;
+}
+
 static int load_filter(int zygote)
 {
 #ifdef IMSAFE_SANITIZER_BUILD
@@ -810,13 +820,13 @@ static int load_filter(int zygote)
      * tgkill is left to that filter, which names the worker's own pid
      * (a worker must never signal its host). */
     if (zygote ? seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                                  SCMP_A0(SCMP_CMP_EQ, CLONE_PARENT | SIGCHLD)) != 0 ||
+                                  arg0_eq(CLONE_PARENT | SIGCHLD)) != 0 ||
                      seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 0) != 0 ||
                      seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                                      SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS)) != 0 ||
+                                      arg0_eq(PR_SET_NO_NEW_PRIVS)) != 0 ||
                      seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 0) != 0
                : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) != 0)
+                                  arg0_eq((scmp_datum_t)getpid())) != 0)
         goto done;
     rc = seccomp_load(f);
 done:

@@ -377,7 +377,7 @@ static void measure(struct usage *u)
     }
     closedir(d);
     FILE *f = fopen("/proc/self/statm", "r");
-    long size, resident;
+    long size = 0, resident = 0;
     if (f == NULL || fscanf(f, "%ld %ld", &size, &resident) != 2)
         tu_die("/proc/self/statm");
     fclose(f);

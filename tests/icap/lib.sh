@@ -128,6 +128,7 @@ icap_squid() {
     SQUID_PORT=$(icap_free_port)
     {
         echo "http_port 127.0.0.1:$SQUID_PORT"
+        echo "visible_hostname localhost"
         echo "pid_filename $d/squid.pid"
         echo "cache_log $d/cache.log"
         echo "access_log stdio:$d/access.log"
