@@ -775,10 +775,7 @@ static void send_ready(int fd, uint32_t state)
     (void)!write(fd, msg, sizeof msg);
 }
 
-/* The filter: what judging a payload needs, nothing else.  mmap and
- * mprotect never with PROT_EXEC; tgkill only to itself (abort()); no
- * open, socket, connect, exec, fork, ptrace, kill, prlimit. */
-
+#ifndef IMSAFE_SANITIZER_BUILD
 /* "argument 0 equals v", every field named: libseccomp's SCMP_A0() leaves
  * the second datum to the compound literal, which clang's
  * -Wmissing-field-initializers reports. */
@@ -787,6 +784,11 @@ static struct scmp_arg_cmp arg0_eq(scmp_datum_t v)
     struct scmp_arg_cmp c = {0, SCMP_CMP_EQ, v, 0};
     return c;
 }
+#endif
+
+/* The filter: what judging a payload needs, nothing else.  mmap and
+ * mprotect never with PROT_EXEC; tgkill only to itself (abort()); no
+ * open, socket, connect, exec, fork, ptrace, kill, prlimit. */
 
 static int load_filter(int zygote)
 {
