@@ -65,7 +65,7 @@ run_one() {
     mkdir -p "$work/corpus-$t" "$work/crash-$t"
     maxlen=""
     case $t in
-    filename | policy | icc | multipart | ooxml) frame) set -- "$work/seed-text/$t" ;;
+    filename | policy | icc | multipart | ooxml | frame) set -- "$work/seed-text/$t" ;;
     sniff) set -- "$work/seed-files"; maxlen=-max_len=65536 ;;
     *) set -- "$work/seed-files" ;;
     esac
