@@ -438,99 +438,19 @@ static int synth_frame(struct imsafe__job *job, const struct anim *a, const stru
 /* ------------------------------------------------------- libpng glue */
 
 struct frameio {
-    struct imsafe__job *job;
-    jmp_buf jb;
-    int jb_ready;
-    int writing;
+    struct imsafe__pngio io; /* first: libpng's callbacks get &fio->io */
     uint32_t index;
-    const uint8_t *src;
-    size_t src_len, pos;
-    struct imsafe__buf *dst;
 };
 
-static void on_error(png_structp png, png_const_charp msg)
+static void libpng_failed(struct imsafe__pngio *io, const char *msg)
 {
-    struct frameio *io = png_get_error_ptr(png);
+    const struct frameio *f = (const struct frameio *)io;
     if (io->writing)
         imsafe__reject(io->job, IMSAFE_R_MALFORMED_APNG, "libpng could not write frame %u: %s",
-                       io->index, msg);
+                       f->index, msg);
     else
         imsafe__reject(io->job, IMSAFE_R_MALFORMED_APNG_FRAME_DATA, "frame %u: libpng: %s",
-                       io->index, msg);
-    if (!io->jb_ready)
-        png_longjmp(png, 1);
-    longjmp(io->jb, 1);
-}
-
-/* As in png.c: a decoder warning rejects under the strict policy. */
-static void on_warning(png_structp png, png_const_charp msg)
-{
-    struct frameio *io = png_get_error_ptr(png);
-    if (io->writing)
-        return;
-    if (imsafe__opt(io->job->policy, IMSAFE_OPT_TOLERATE_WARNINGS)) {
-        imsafe__note(io->job, IMSAFE_R_NOTE_WARNINGS_TOLERATED);
-        return;
-    }
-    on_error(png, msg);
-}
-
-static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
-{
-    struct frameio *io = png_get_mem_ptr(png);
-    return imsafe__alloc(io->job, n);
-}
-
-static void on_free(png_structp png, png_voidp p)
-{
-    struct frameio *io = png_get_mem_ptr(png);
-    imsafe__free(io->job, p);
-}
-
-static void on_read(png_structp png, png_bytep dst, size_t n)
-{
-    struct frameio *io = png_get_io_ptr(png);
-    if (n > io->src_len - io->pos)
-        png_error(png, "unexpected end of frame data");
-    memcpy(dst, io->src + io->pos, n);
-    io->pos += n;
-}
-
-static void on_write(png_structp png, png_bytep src, size_t n)
-{
-    struct frameio *io = png_get_io_ptr(png);
-    if (imsafe__buf_append(io->dst, src, n) != 0)
-        png_error(png, "output buffer");
-}
-
-static void on_flush(png_structp png)
-{
-    (void)png;
-}
-
-static void set_encoding(png_structp wr, const struct imsafe__job *job)
-{
-    int level = (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL);
-    switch (imsafe__opt(job->policy, IMSAFE_OPT_PNG_FILTERS)) {
-    case IMSAFE_PNG_FILTERS_NONE:
-        png_set_filter(wr, 0, PNG_FILTER_NONE);
-        break;
-    case IMSAFE_PNG_FILTERS_FAST:
-        png_set_filter(wr, 0, PNG_FILTER_NONE | PNG_FILTER_SUB | PNG_FILTER_UP);
-        break;
-    default:
-        png_set_filter(wr, 0, PNG_ALL_FILTERS);
-        break;
-    }
-    png_set_compression_level(wr, level);
-    if (job->variant) {
-        /* the output gate's second encoding, as png.c's: Paeth residuals,
-         * run-length matches, never stored blocks */
-        png_set_filter(wr, 0, PNG_FILTER_PAETH);
-        png_set_compression_strategy(wr, Z_RLE);
-        if (level == 0)
-            png_set_compression_level(wr, 1);
-    }
+                       f->index, msg);
 }
 
 /* Every palette index names a PLTE entry; then indices go to the canonical
@@ -573,33 +493,21 @@ static png_bytep *alloc_rows(struct imsafe__job *job, uint32_t height, size_t ro
     return rows;
 }
 
-static void setup_reader(png_structp rd, struct frameio *io)
-{
-    const struct imsafe_policy *p = io->job->policy;
-    png_set_read_fn(rd, io, on_read);
-    png_set_crc_action(rd, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
-    png_set_benign_errors(rd, 0);
-    png_set_user_limits(rd, (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_WIDTH_PX),
-                        (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_HEIGHT_PX));
-    png_set_chunk_cache_max(rd, 8);
-}
-
 /* Decode the synthetic PNG of one frame and encode its rows, checked and
  * remapped, as a scratch PNG into out.  setjmp once, here, where both
  * libpng objects live; what the error branch frees is volatile. */
-static int recode_frame(struct frameio *io, const struct imsafe__apng_src *s,
+static int recode_frame(struct frameio *fio, const struct imsafe__apng_src *s,
                         const struct frame *f)
 {
+    struct imsafe__pngio *io = &fio->io;
     struct imsafe__job *job = io->job;
     png_structp volatile rd = NULL, wr = NULL;
     png_infop volatile ri = NULL, wi = NULL;
     png_bytep *volatile rows = NULL;
     volatile int rc = -1;
 
-    rd = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, io, on_error, on_warning, io, on_malloc,
-                                  on_free);
-    wr = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, io, on_error, on_warning, io,
-                                   on_malloc, on_free);
+    rd = imsafe__png_new_reader(io);
+    wr = imsafe__png_new_writer(io);
     if (rd == NULL || wr == NULL)
         goto done;
     if (setjmp(io->jb))
@@ -607,9 +515,7 @@ static int recode_frame(struct frameio *io, const struct imsafe__apng_src *s,
     io->jb_ready = 1;
     if ((ri = png_create_info_struct(rd)) == NULL || (wi = png_create_info_struct(wr)) == NULL)
         goto done;
-    setup_reader(rd, io);
-    png_set_benign_errors(wr, 1);
-    png_set_write_fn(wr, io, on_write, on_flush);
+    imsafe__png_strict_reader(rd, io);
     png_read_info(rd, ri);
     if (s->interlace)
         png_set_interlace_handling(rd);
@@ -622,7 +528,7 @@ static int recode_frame(struct frameio *io, const struct imsafe__apng_src *s,
     for (uint32_t y = 0; y < f->h; y++)
         if (fix_row(s, f->w, rows[y], rowbytes) != 0) {
             imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
-                           "frame %u: palette index beyond %d entries in row %u", io->index,
+                           "frame %u: palette index beyond %d entries in row %u", fio->index,
                            s->plte_entries, y);
             goto done;
         }
@@ -633,7 +539,7 @@ static int recode_frame(struct frameio *io, const struct imsafe__apng_src *s,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (s->color == 3)
         imsafe__png_set_palette(wr, wi, s->pal);
-    set_encoding(wr, job);
+    imsafe__png_set_encoding(wr, job);
     png_write_info(wr, wi);
     png_write_image(wr, rows);
     png_write_end(wr, NULL);
@@ -704,8 +610,9 @@ static int emit_frame(struct imsafe__job *job, const struct anim *a, uint32_t i,
         goto done;
     if (check_frame_data(job, a, f, i) != 0 || synth_frame(job, a, f, &src) != 0)
         goto done;
-    struct frameio io = {.job = job, .index = i, .src = src.data, .src_len = src.len,
-                         .dst = &enc};
+    struct frameio io = {.io = {.job = job, .src = src.data, .src_len = src.len, .dst = &enc,
+                                .fail = libpng_failed},
+                         .index = i};
     if (recode_frame(&io, a->s, f) != 0)
         goto done;
     imsafe__buf_free(&src); /* before the output grows */

@@ -5,6 +5,7 @@
 #ifndef IMSAFE_PRIVATE_H
 #define IMSAFE_PRIVATE_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -421,10 +422,41 @@ int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width,
                                imsafe__row_fn row, void *opaque);
 #ifdef PNG_H
 /* Write a canonical palette (palette.c) as PLTE and the shortest tRNS; for
- * the files that include libpng's header (png.c, png_encode.c). */
+ * the files that include libpng's header (png.c, apng.c, png_encode.c). */
 struct imsafe__palette;
 void imsafe__png_set_palette(png_structp png, png_infop info,
                              const struct imsafe__palette *p);
+
+/* The libpng glue of the still rebuild (png.c) and of each APNG frame
+ * (apng.c), in png_encode.c.  libpng allocates through the call's budget,
+ * reads src[0..src_len) and appends what it writes to *dst.  On a libpng
+ * error, fail() rejects the job with the module's own reason (writing
+ * says whether the error is about our output), then the callback jumps to
+ * jb, which the caller sets once, where both libpng objects live, and
+ * marks with jb_ready.  Decoder warnings reject unless the policy
+ * tolerates them; warnings about our own output are ignored.  A module
+ * that needs more state embeds this struct as its first member. */
+struct imsafe__pngio {
+    struct imsafe__job *job;
+    jmp_buf jb;
+    int jb_ready;
+    int writing;
+    const uint8_t *src;
+    size_t src_len, pos;
+    struct imsafe__buf *dst;
+    void (*fail)(struct imsafe__pngio *io, const char *msg);
+};
+/* A reader or writer wired to io as above; NULL when libpng cannot start. */
+png_structp imsafe__png_new_reader(struct imsafe__pngio *io);
+png_structp imsafe__png_new_writer(struct imsafe__pngio *io);
+/* The strict read: CRC errors fatal, no benign errors, the policy's
+ * dimension and chunk limits, every ancillary chunk ignored (the walk
+ * checked them and nothing of libpng's parse is carried over). */
+void imsafe__png_strict_reader(png_structp rd, struct imsafe__pngio *io);
+/* The policy's row filters and zlib level; with job->variant, the output
+ * gate's second encoding (Paeth rows, run-length matches, never stored
+ * blocks). */
+void imsafe__png_set_encoding(png_structp wr, const struct imsafe__job *job);
 #endif
 
 /* APNG (apng.c): what png.c's walk established about an animated PNG,

@@ -729,13 +729,8 @@ static int check_features(struct imsafe__job *job, const struct pngwalk *w)
 /* What libpng's callbacks see.  The decoders' longjmp never leaves this
  * file: the error callback jumps back to rebuild(). */
 struct pngio {
-    struct imsafe__job *job;
+    struct imsafe__pngio io; /* first: libpng's callbacks get &pio->io */
     const struct pngwalk *w;
-    jmp_buf jb;
-    const uint8_t *src;
-    size_t src_len, pos;
-    int writing;
-    int jb_ready; /* io.jb is set: before that, libpng's own creation jump */
     const uint8_t *remap; /* palette rows: byte table to the canonical
                            * indices (palette.c); NULL when unchanged */
 };
@@ -755,64 +750,12 @@ static imsafe_reason libpng_reason(const char *msg)
     return IMSAFE_R_MALFORMED_PNG;
 }
 
-static void png_error_cb(png_structp png, png_const_charp msg)
+static void libpng_failed(struct imsafe__pngio *io, const char *msg)
 {
-    struct pngio *io = png_get_error_ptr(png);
     if (io->writing)
         imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG, "libpng could not write: %s", msg);
     else
         imsafe__reject(io->job, libpng_reason(msg), "libpng: %s", msg);
-    if (!io->jb_ready)
-        png_longjmp(png, 1); /* inside png_create_*_struct: it returns NULL */
-    longjmp(io->jb, 1);
-}
-
-/* A decoder warning means the data is not what it should be: strict policy
- * rejects (like TurboJPEG's stop-on-warning); tolerant policy notes it.
- * Warnings while writing concern our own output and are ignored. */
-static void png_warning_cb(png_structp png, png_const_charp msg)
-{
-    struct pngio *io = png_get_error_ptr(png);
-    if (io->writing)
-        return;
-    if (imsafe__opt(io->job->policy, IMSAFE_OPT_TOLERATE_WARNINGS)) {
-        imsafe__note(io->job, IMSAFE_R_NOTE_WARNINGS_TOLERATED);
-        return;
-    }
-    png_error_cb(png, msg);
-}
-
-static png_voidp png_malloc_cb(png_structp png, png_alloc_size_t n)
-{
-    struct pngio *io = png_get_mem_ptr(png);
-    return imsafe__alloc(io->job, n);
-}
-
-static void png_free_cb(png_structp png, png_voidp p)
-{
-    struct pngio *io = png_get_mem_ptr(png);
-    imsafe__free(io->job, p);
-}
-
-static void png_read_cb(png_structp png, png_bytep dst, size_t n)
-{
-    struct pngio *io = png_get_io_ptr(png);
-    if (n > io->src_len - io->pos)
-        png_error(png, "unexpected end of PNG data");
-    memcpy(dst, io->src + io->pos, n);
-    io->pos += n;
-}
-
-static void png_write_cb(png_structp png, png_bytep src, size_t n)
-{
-    struct pngio *io = png_get_io_ptr(png);
-    if (imsafe__buf_append(&io->job->out, src, n) != 0)
-        png_error(png, "output buffer");
-}
-
-static void png_flush_cb(png_structp png)
-{
-    (void)png;
 }
 
 /* Every palette index must name a PLTE entry.  libpng 1.6.39 only warns on
@@ -842,21 +785,6 @@ static void mask_padding(const struct pngwalk *w, uint8_t *row, uint32_t width, 
 }
 
 /* ------------------------------------------------------------ writer */
-
-static void set_filters(png_structp wr, const struct imsafe_policy *p)
-{
-    switch (imsafe__opt(p, IMSAFE_OPT_PNG_FILTERS)) {
-    case IMSAFE_PNG_FILTERS_NONE:
-        png_set_filter(wr, 0, PNG_FILTER_NONE);
-        break;
-    case IMSAFE_PNG_FILTERS_FAST:
-        png_set_filter(wr, 0, PNG_FILTER_NONE | PNG_FILTER_SUB | PNG_FILTER_UP);
-        break;
-    default:
-        png_set_filter(wr, 0, PNG_ALL_FILTERS);
-        break;
-    }
-}
 
 static void write_colorspace(png_structp wr, png_infop wi, struct imsafe__job *job,
                              const struct pngwalk *w)
@@ -924,39 +852,11 @@ static void write_header(png_structp wr, png_infop wi, struct imsafe__job *job,
         png_set_tRNS(wr, wi, NULL, 0, &c);
     }
     write_colorspace(wr, wi, job, w);
-    png_set_compression_level(wr, (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL));
-    set_filters(wr, job->policy);
-    if (job->variant) {
-        /* the output gate hit the first encoding: other row bytes (Paeth
-         * residuals), another LZ77 parse (run-length matches only), and
-         * compressed blocks even when the policy asked for level 0 */
-        png_set_filter(wr, 0, PNG_FILTER_PAETH);
-        png_set_compression_strategy(wr, Z_RLE);
-        if (imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL) == 0)
-            png_set_compression_level(wr, 1);
-    }
+    imsafe__png_set_encoding(wr, job);
     png_write_info(wr, wi);
 }
 
 /* ------------------------------------------------------------ decoder */
-
-static void setup_reader(png_structp rd, struct pngio *io)
-{
-    const struct imsafe_policy *p = io->job->policy;
-    png_set_read_fn(rd, io, png_read_cb);
-    png_set_crc_action(rd, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
-    png_set_benign_errors(rd, 0);
-    png_set_user_limits(rd, (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_WIDTH_PX),
-                        (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_HEIGHT_PX));
-    png_set_chunk_cache_max(rd, 64);
-    png_set_chunk_malloc_max(rd, (png_alloc_size_t)imsafe__opt(p, IMSAFE_OPT_MAX_CHUNK_BYTES));
-    /* every ancillary chunk was checked by the walk and none is carried over
-     * from libpng's parse: ignore them all (unknown ones and known ones) */
-    png_set_keep_unknown_chunks(rd, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
-    static const png_byte known[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0"
-                                    "pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0tRNS\0zTXt\0";
-    png_set_keep_unknown_chunks(rd, PNG_HANDLE_CHUNK_NEVER, known, (int)(sizeof known / 5));
-}
 
 /* Input indices (checked above) to the canonical palette's; the padding
  * bits of a short last byte are cleared again, as the table maps them
@@ -1009,18 +909,18 @@ static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_byt
         /* pw < 2^31, bpp <= 64: fits; the buffer holds a full-width row */
         size_t rowbytes = (size_t)(((uint64_t)pw * bpp + 7) / 8);
         for (uint32_t y = 0; y < ph; y++) {
-            io->writing = 0;
+            io->io.writing = 0;
             png_read_row(rd, row, NULL);
             mask_padding(w, row, pw, rowbytes);
             if (w->color == 3 && check_indices(w, row, pw) != 0)
-                return imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
+                return imsafe__reject(io->io.job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
                                       "palette index beyond %d entries in row %u of pass %d",
                                       w->plte_entries, y, p + 1), -1;
             remap_row(io, row, pw, rowbytes);
-            if (imsafe__work_charge(io->job, ((uint64_t)rowbytes + 1) * IMSAFE__WORK_PNG_BYTE,
+            if (imsafe__work_charge(io->io.job, ((uint64_t)rowbytes + 1) * IMSAFE__WORK_PNG_BYTE,
                                     "PNG rows") != 0)
                 return -1;
-            io->writing = 1;
+            io->io.writing = 1;
             png_write_row(wr, row);
         }
     }
@@ -1034,7 +934,10 @@ static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_byt
  */
 static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
 {
-    struct pngio io = {.job = job, .w = w, .src = job->in, .src_len = w->iend_end};
+    struct pngio pio = {.io = {.job = job, .src = job->in, .src_len = w->iend_end,
+                               .dst = &job->out, .fail = libpng_failed},
+                        .w = w};
+    struct imsafe__pngio *io = &pio.io;
     png_structp volatile rd = NULL, wr = NULL;
     png_infop volatile ri = NULL, wi = NULL;
     void *volatile mem = NULL;
@@ -1048,23 +951,19 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
             job->internal_error = 1;
             return -1;
         }
-        io.remap = pal.identity ? NULL : lut;
+        pio.remap = pal.identity ? NULL : lut;
     }
 
-    rd = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &io, png_error_cb, png_warning_cb, &io,
-                                  png_malloc_cb, png_free_cb);
-    wr = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &io, png_error_cb, png_warning_cb, &io,
-                                   png_malloc_cb, png_free_cb);
+    rd = imsafe__png_new_reader(io);
+    wr = imsafe__png_new_writer(io);
     if (rd == NULL || wr == NULL)
         goto done;
-    if (setjmp(io.jb))
+    if (setjmp(io->jb))
         goto done;
-    io.jb_ready = 1;
+    io->jb_ready = 1;
     if ((ri = png_create_info_struct(rd)) == NULL || (wi = png_create_info_struct(wr)) == NULL)
         goto done;
-    setup_reader(rd, &io);
-    png_set_benign_errors(wr, 1); /* about our own output: warnings, ignored */
-    png_set_write_fn(wr, &io, png_write_cb, png_flush_cb);
+    imsafe__png_strict_reader(rd, io);
     png_read_info(rd, ri);
     if (png_get_image_width(rd, ri) != w->width || png_get_image_height(rd, ri) != w->height ||
         png_get_bit_depth(rd, ri) != w->depth || png_get_color_type(rd, ri) != w->color) {
@@ -1073,16 +972,16 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
     }
     png_read_update_info(rd, ri);
     size_t rowbytes = png_get_rowbytes(rd, ri);
-    io.writing = 1;
+    io->writing = 1;
     write_header(wr, wi, job, w, &pal);
-    io.writing = 0;
-    if ((mem = imsafe__calloc(job, 1, rowbytes)) == NULL || stream_rows(&io, rd, wr, mem) != 0)
+    io->writing = 0;
+    if ((mem = imsafe__calloc(job, 1, rowbytes)) == NULL || stream_rows(&pio, rd, wr, mem) != 0)
         goto done;
-    io.writing = 0;
-    if (io.pos != w->idat_end && check_idat_stream(job, w) != 0)
+    io->writing = 0;
+    if (io->pos != w->idat_end && check_idat_stream(job, w) != 0)
         goto done;
     png_read_end(rd, NULL); /* consumes to IEND: extra IDAT data, CRCs */
-    io.writing = 1;
+    io->writing = 1;
     png_write_end(wr, NULL);
     rc = 0;
 done:

@@ -1,5 +1,12 @@
 /*
- * png_encode.c - the shared PNG encoder helper: decoded rows in, a minimal
+ * png_encode.c - the shared libpng glue and PNG encoder helper.
+ *
+ * The glue (struct imsafe__pngio, imsafe_private.h): the callbacks, the
+ * strict reader settings and the policy's encoder settings that the still
+ * rebuild (png.c) and the APNG frame rebuild (apng.c) both use, so that the
+ * two decode and encode alike.
+ *
+ * The encoder: decoded rows in, a minimal
  * PNG out (IHDR, PLTE and tRNS for palette images, IDAT, IEND; no
  * ancillary chunk, no time stamp, so the same rows give the same bytes).
  *
@@ -59,6 +66,100 @@ static void on_flush(png_structp png)
     (void)png;
 }
 
+/* ----------------------------------------- glue for png.c and apng.c */
+
+static void io_error(png_structp png, png_const_charp msg)
+{
+    struct imsafe__pngio *io = png_get_error_ptr(png);
+    io->fail(io, msg);
+    if (!io->jb_ready)
+        png_longjmp(png, 1); /* inside png_create_*_struct: it returns NULL */
+    longjmp(io->jb, 1);
+}
+
+/* A decoder warning means the data is not what it should be: the strict
+ * policy rejects (like TurboJPEG's stop-on-warning), a tolerant one notes
+ * it.  Warnings while writing concern our own output and are ignored. */
+static void io_warning(png_structp png, png_const_charp msg)
+{
+    struct imsafe__pngio *io = png_get_error_ptr(png);
+    if (io->writing)
+        return;
+    if (imsafe__opt(io->job->policy, IMSAFE_OPT_TOLERATE_WARNINGS)) {
+        imsafe__note(io->job, IMSAFE_R_NOTE_WARNINGS_TOLERATED);
+        return;
+    }
+    io_error(png, msg);
+}
+
+static png_voidp io_malloc(png_structp png, png_alloc_size_t n)
+{
+    struct imsafe__pngio *io = png_get_mem_ptr(png);
+    return imsafe__alloc(io->job, n);
+}
+
+static void io_free(png_structp png, png_voidp p)
+{
+    struct imsafe__pngio *io = png_get_mem_ptr(png);
+    imsafe__free(io->job, p);
+}
+
+static void io_read(png_structp png, png_bytep dst, size_t n)
+{
+    struct imsafe__pngio *io = png_get_io_ptr(png);
+    if (n > io->src_len - io->pos)
+        png_error(png, "unexpected end of PNG data");
+    memcpy(dst, io->src + io->pos, n);
+    io->pos += n;
+}
+
+static void io_write(png_structp png, png_bytep src, size_t n)
+{
+    struct imsafe__pngio *io = png_get_io_ptr(png);
+    if (imsafe__buf_append(io->dst, src, n) != 0)
+        png_error(png, "output buffer");
+}
+
+static void io_flush(png_structp png)
+{
+    (void)png;
+}
+
+png_structp imsafe__png_new_reader(struct imsafe__pngio *io)
+{
+    png_structp rd = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, io, io_error, io_warning,
+                                              io, io_malloc, io_free);
+    if (rd != NULL)
+        png_set_read_fn(rd, io, io_read);
+    return rd;
+}
+
+png_structp imsafe__png_new_writer(struct imsafe__pngio *io)
+{
+    png_structp wr = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, io, io_error, io_warning,
+                                               io, io_malloc, io_free);
+    if (wr != NULL) {
+        png_set_write_fn(wr, io, io_write, io_flush);
+        png_set_benign_errors(wr, 1); /* about our own output: warnings, ignored */
+    }
+    return wr;
+}
+
+void imsafe__png_strict_reader(png_structp rd, struct imsafe__pngio *io)
+{
+    const struct imsafe_policy *p = io->job->policy;
+    png_set_crc_action(rd, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    png_set_benign_errors(rd, 0);
+    png_set_user_limits(rd, (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_WIDTH_PX),
+                        (png_uint_32)imsafe__opt(p, IMSAFE_OPT_MAX_HEIGHT_PX));
+    png_set_chunk_cache_max(rd, 64);
+    png_set_chunk_malloc_max(rd, (png_alloc_size_t)imsafe__opt(p, IMSAFE_OPT_MAX_CHUNK_BYTES));
+    png_set_keep_unknown_chunks(rd, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    static const png_byte known[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0"
+                                    "pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0tRNS\0zTXt\0";
+    png_set_keep_unknown_chunks(rd, PNG_HANDLE_CHUNK_NEVER, known, (int)(sizeof known / 5));
+}
+
 static int filters_for(int64_t opt)
 {
     switch (opt) {
@@ -70,6 +171,25 @@ static int filters_for(int64_t opt)
         return PNG_ALL_FILTERS;
     }
 }
+
+void imsafe__png_set_encoding(png_structp wr, const struct imsafe__job *job)
+{
+    int level = (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL);
+    png_set_compression_level(wr, level);
+    png_set_filter(wr, PNG_FILTER_TYPE_BASE,
+                   filters_for(imsafe__opt(job->policy, IMSAFE_OPT_PNG_FILTERS)));
+    if (job->variant) {
+        /* the output gate hit the first encoding: other row bytes (Paeth
+         * residuals), another LZ77 parse (run-length matches only), and
+         * compressed blocks even when the policy asked for level 0 */
+        png_set_filter(wr, PNG_FILTER_TYPE_BASE, PNG_FILTER_PAETH);
+        png_set_compression_strategy(wr, Z_RLE);
+        if (level == 0)
+            png_set_compression_level(wr, 1);
+    }
+}
+
+/* ------------------------------------------------- the encoder helper */
 
 /* The canonical palette of the caller's (already range-checked) one. */
 static int canon_palette(struct imsafe__palette *p, const uint8_t *rgb, int len, int trans)
@@ -134,15 +254,7 @@ int imsafe__png_encode_indexed(struct imsafe__job *job, uint32_t width, uint32_t
     if (setjmp(png_jmpbuf(png)))
         goto done; /* rc stays -1; nothing allocated after setjmp needs freeing here */
     png_set_write_fn(png, job, on_write, on_flush);
-    png_set_compression_level(png, (int)imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL));
-    png_set_filter(png, PNG_FILTER_TYPE_BASE,
-                   filters_for(imsafe__opt(job->policy, IMSAFE_OPT_PNG_FILTERS)));
-    if (job->variant) { /* the output gate's second encoding: as in png.c */
-        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_PAETH);
-        png_set_compression_strategy(png, Z_RLE);
-        if (imsafe__opt(job->policy, IMSAFE_OPT_PNG_ZLIB_LEVEL) == 0)
-            png_set_compression_level(png, 1);
-    }
+    imsafe__png_set_encoding(png, job);
     png_set_IHDR(png, info, width, height, 8,
                  palette_rgb ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB_ALPHA,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
