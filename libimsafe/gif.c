@@ -1339,12 +1339,8 @@ imsafe_status imsafe__gif_sanitize(struct imsafe__job *job)
     walk(job, &f);
     if (imsafe__rejected(job) || job->alloc_failed)
         return IMSAFE_OK;
-    if (f.frames > 1) {
-        const struct imsafe__kill *k =
-            imsafe__killed_feature(job->policy, IMSAFE_FEATURE_GIF_ANIMATED, job->now);
-        if (k != NULL)
-            return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE, "%s", k->message);
-    }
+    if (f.frames > 1 && imsafe__check_feature(job, IMSAFE_FEATURE_GIF_ANIMATED) != 0)
+        return IMSAFE_OK;
     if (imsafe__check_tail(job, job->in + f.end, job->in_len - f.end) ||
         imsafe__buf_presize(&job->out, f.end) != 0)
         return IMSAFE_OK;

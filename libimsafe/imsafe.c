@@ -188,6 +188,16 @@ static int check_name_claim(struct imsafe__job *job)
     return check_claim(job, e->type, "the name");
 }
 
+int imsafe__check_feature(struct imsafe__job *job, imsafe_feature f)
+{
+    const struct imsafe__kill *k = imsafe__killed_feature(job->policy, f, job->now);
+    if (k == NULL)
+        return 0;
+    imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE, "%s switched off by the operator: %s",
+                   imsafe_feature_name(f), k->message);
+    return -1;
+}
+
 static int check_kills(struct imsafe__job *job)
 {
     const struct imsafe__kill *k = imsafe__killed_type(job->policy, job->type, job->now);
@@ -203,13 +213,7 @@ static int check_kills(struct imsafe__job *job)
     else if (module_for(job->type) == imsafe__zip_inspect || job->type == IMSAFE_TYPE_GZIP ||
              job->type == IMSAFE_TYPE_TAR)
         f = IMSAFE_FEATURE_ARCHIVES;
-    k = f ? imsafe__killed_feature(job->policy, f, job->now) : NULL;
-    if (k != NULL) {
-        imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE, "%s switched off by the operator: %s",
-                       imsafe_feature_name(f), k->message);
-        return 1;
-    }
-    return 0;
+    return f != 0 && imsafe__check_feature(job, f) != 0;
 }
 
 static imsafe_reason reject_reason(imsafe_type t)

@@ -77,6 +77,11 @@ const struct imsafe__kill *imsafe__killed_type(const struct imsafe_policy *p,
                                                imsafe_type t, int64_t now);
 const struct imsafe__kill *imsafe__killed_feature(const struct imsafe_policy *p,
                                                   imsafe_feature f, int64_t now);
+/* The modules' kill-switch check (imsafe.c): when the operator switched
+ * feature f off, reject the job as policy.killed_feature, naming the
+ * feature and the operator's message, and return -1; else 0. */
+struct imsafe__job;
+int imsafe__check_feature(struct imsafe__job *job, imsafe_feature f);
 
 /* ------------------------------------------------------------------- scan */
 

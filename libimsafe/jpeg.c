@@ -214,16 +214,6 @@ static int check_limits(struct imsafe__job *job, const struct walk *w)
     return 0;
 }
 
-static int kill_feature(struct imsafe__job *job, imsafe_feature f)
-{
-    const struct imsafe__kill *k = imsafe__killed_feature(job->policy, f, job->now);
-    if (k == NULL)
-        return 0;
-    imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE, "feature %s switched off: %s",
-                   imsafe_feature_name(f), k->message);
-    return -1;
-}
-
 /*
  * Sampling factors and component counts libjpeg decodes to pixels.  The
  * lossless path only moves coefficients, so libjpeg would rebuild a frame
@@ -306,7 +296,7 @@ static int walk_sof(struct imsafe__job *job, struct walk *w, unsigned m, const u
         imsafe__opt(job->policy, IMSAFE_OPT_JPEG_ARITHMETIC) != IMSAFE_JPEG_ARITHMETIC_ALLOW)
         return bad(job, IMSAFE_R_UNSUPPORTED_JPEG_ARITHMETIC,
                    "arithmetic-coded JPEG (SOF9/SOF10), policy jpeg_arithmetic = reject");
-    if (w->progressive && kill_feature(job, IMSAFE_FEATURE_JPEG_PROGRESSIVE) != 0)
+    if (w->progressive && imsafe__check_feature(job, IMSAFE_FEATURE_JPEG_PROGRESSIVE) != 0)
         return -1;
     return 0;
 }
@@ -644,7 +634,7 @@ static int keep_icc(struct imsafe__job *job, const struct walk *w, struct keep *
 {
     if (w->icc_segments == 0)
         return 0;
-    if (kill_feature(job, IMSAFE_FEATURE_ICC_PROFILE) != 0)
+    if (imsafe__check_feature(job, IMSAFE_FEATURE_ICC_PROFILE) != 0)
         return -1;
     uint64_t max = (uint64_t)imsafe__opt(job->policy, IMSAFE_OPT_MAX_ICC_BYTES);
     uint64_t total = icc_total(w);

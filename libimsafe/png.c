@@ -451,11 +451,8 @@ static int apng_finish(struct imsafe__job *job, const struct pngwalk *w)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_APNG,
                               "acTL says %u frames, file has %u complete", w->actl_frames,
                               w->fctl_count), -1;
-    const struct imsafe__kill *k =
-        imsafe__killed_feature(job->policy, IMSAFE_FEATURE_APNG, job->now);
-    if (k != NULL)
-        return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE,
-                              "animated PNG switched off by the operator: %s", k->message), -1;
+    if (imsafe__check_feature(job, IMSAFE_FEATURE_APNG) != 0)
+        return -1;
     /* apng = keep: apng.c rebuilds the animation after the still image */
     if (imsafe__opt(job->policy, IMSAFE_OPT_APNG) == IMSAFE_APNG_FLATTEN)
         imsafe__note(job, IMSAFE_R_NOTE_ANIMATION_DROPPED);
@@ -710,18 +707,11 @@ static void resolve_srgb_iccp(struct imsafe__job *job, struct pngwalk *w)
 
 static int check_features(struct imsafe__job *job, const struct pngwalk *w)
 {
-    const struct imsafe__kill *k = NULL;
-    const char *what = NULL;
-    if (w->interlace &&
-        (k = imsafe__killed_feature(job->policy, IMSAFE_FEATURE_PNG_INTERLACED, job->now)))
-        what = "interlaced PNG";
-    else if (w->icc_seen &&
-             (k = imsafe__killed_feature(job->policy, IMSAFE_FEATURE_ICC_PROFILE, job->now)))
-        what = "ICC profiles";
-    if (k == NULL)
-        return 0;
-    return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE,
-                          "%s switched off by the operator: %s", what, k->message), -1;
+    if (w->interlace && imsafe__check_feature(job, IMSAFE_FEATURE_PNG_INTERLACED) != 0)
+        return -1;
+    if (w->icc_seen && imsafe__check_feature(job, IMSAFE_FEATURE_ICC_PROFILE) != 0)
+        return -1;
+    return 0;
 }
 
 /* ------------------------------------------------------- libpng glue */

@@ -483,18 +483,11 @@ static int walk(struct imsafe__job *job, struct walk *w)
 
 static int check_features(struct imsafe__job *job, const struct walk *w)
 {
-    const struct imsafe__kill *k = NULL;
-    const char *what = NULL;
-    if (w->animated &&
-        (k = imsafe__killed_feature(job->policy, IMSAFE_FEATURE_WEBP_ANIMATED, job->now)))
-        what = "animated WebP";
-    else if (w->iccp.p != NULL &&
-             (k = imsafe__killed_feature(job->policy, IMSAFE_FEATURE_ICC_PROFILE, job->now)))
-        what = "ICC profiles";
-    if (k == NULL)
-        return 0;
-    return imsafe__reject(job, IMSAFE_R_POLICY_KILLED_FEATURE,
-                          "%s switched off by the operator: %s", what, k->message), -1;
+    if (w->animated && imsafe__check_feature(job, IMSAFE_FEATURE_WEBP_ANIMATED) != 0)
+        return -1;
+    if (w->iccp.p != NULL && imsafe__check_feature(job, IMSAFE_FEATURE_ICC_PROFILE) != 0)
+        return -1;
+    return 0;
 }
 
 /* libwebp's memory, from header values only.  Canvas and frame sizes are

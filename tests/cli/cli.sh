@@ -6,7 +6,8 @@
 #
 # Inputs are made here with /usr/bin/python3 + Pillow (so this test does not
 # depend on the tests/gen fixtures), plus PngSuite files from the corpus:
-# $IMSAFE_CORPUS/pngsuite/basn2c08.png (valid) and x*.png (corrupt).
+# $IMSAFE_CORPUS/pngsuite/basn2c08.png (valid), basi2c08.png (interlaced)
+# and x*.png (corrupt).
 #
 # The bundled samples (examples/samples, examples/make-samples.py) are
 # checked here too: reproducible, and judged as their README says.
@@ -85,6 +86,31 @@ save("run.sh", b"#!/bin/sh\necho hello\n")
 buf = io.BytesIO()
 gradient(16, 16).save(buf, "PDF", resolution=72.0)
 save("doc.pdf", buf.getvalue())
+
+# a pair for every feature kill switch: kf-<feature>-on has the feature,
+# kf-<feature>-off is the same kind of payload without it
+from PIL import ImageCms
+frames = [gradient(8, 8), gradient(8, 8).rotate(90)]
+def pair(feature, ext, on_kw, off_kw, fmt, imgs=None):
+    for which, kw in (("on", on_kw), ("off", off_kw)):
+        buf = io.BytesIO()
+        im = (imgs or frames)[0]
+        im.save(buf, fmt, **kw)
+        save("kf-%s-%s.%s" % (feature, which, ext), buf.getvalue())
+anim = {"save_all": True, "append_images": frames[1:], "duration": 100, "loop": 0}
+pair("apng", "png", anim, {}, "PNG")
+pair("gif_animated", "gif", anim, {}, "GIF")
+pair("webp_animated", "webp", dict(anim, lossless=True), {"lossless": True}, "WEBP")
+pair("jpeg_progressive", "jpg", {"progressive": True}, {}, "JPEG")
+icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+pair("icc_profile", "png", {"icc_profile": icc}, {}, "PNG")
+for which, names in (("on", ["a.txt"]), ("off", [])):
+    z = io.BytesIO()
+    with zipfile.ZipFile(z, "w") as zf:
+        for n in names:
+            zf.writestr(zipfile.ZipInfo(n, date_time=(1980, 1, 1, 0, 0, 0)), b"text\n")
+    if names:
+        save("kf-archives-on.zip", z.getvalue())
 
 # the batch for -j: 20 small PNGs of assorted modes and sizes
 modes = ["RGB", "L", "P", "RGBA", "LA"]
@@ -503,6 +529,34 @@ ok_if "--print-policy with a bad value: exit 2, file:line on stderr"
 run --policy "$out/no-such.pol" "$good"
 [ "$rc" -eq 2 ] && grep -q "no-such.pol" "$out/stderr"
 ok_if "--policy with a missing file: exit 2"
+
+# Every feature kill switch rejects what has the feature, naming it and the
+# operator's message, and nothing without it (interlaced PNG: PngSuite).
+kf_on="$in/kf-apng-on.png $in/kf-gif_animated-on.gif $in/kf-webp_animated-on.webp \
+$in/kf-jpeg_progressive-on.jpg $in/kf-icc_profile-on.png $corpus/pngsuite/basi2c08.png \
+$in/kf-archives-on.zip"
+kf_off="$in/kf-apng-off.png $in/kf-gif_animated-off.gif $in/kf-webp_animated-off.webp \
+$in/kf-jpeg_progressive-off.jpg $in/kf-icc_profile-off.png $corpus/pngsuite/basn2c08.png \
+$in/notes.txt"
+for f in apng gif_animated webp_animated jpeg_progressive icc_profile png_interlaced archives; do
+    printf 'kill feature %s message "advisory 17"\n' "$f" >"$out/kill-$f.pol"
+done
+i=0
+for on in $kf_on; do
+    i=$((i + 1))
+    feature=$(echo "apng gif_animated webp_animated jpeg_progressive icc_profile png_interlaced archives" |
+        cut -d' ' -f$i)
+    off=$(echo $kf_off | cut -d' ' -f$i)
+    run --json "$on" "$off"
+    [ "$rc" -eq 0 ]
+    ok_if "without the kill switch both $feature files are accepted"
+    run --json --policy "$out/kill-$feature.pol" "$on" "$off"
+    jcheck "kill feature $feature rejects only what has it" "$out/stdout" "
+on, off = recs
+assert on['reason'] == 'policy.killed_feature', on
+assert on['detail'] == '$feature switched off by the operator: advisory 17', on['detail']
+assert off['verdict'] in ('sanitized', 'passed'), off"
+done
 
 # --------------------------------------------- human lines and hostile names
 
