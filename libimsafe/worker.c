@@ -531,14 +531,38 @@ static int send_request(int sock, const struct request *rq, int in_fd, int out_f
 
 /* ---------------------------------------------------------- host: answer */
 
+/* One call's deadlines: the worker's CPU timer and the host's wall clock. */
+struct deadlines {
+    unsigned cpu_ms, wall_ms;
+};
+
+/* The pool's deadlines, shortened by the policy's max_cpu_ms: the worker's
+ * timer gets a quarter more (and 100 ms), so that the cooperative check
+ * inside the worker normally stops the call first with its own detail; the
+ * wall clock gets three times the CPU time and a second, for a busy
+ * machine.  Every limit applies: the smaller deadline wins. */
+static void call_deadlines(const struct imsafe_policy *p, struct deadlines *d)
+{
+    int64_t max = imsafe__opt(p, IMSAFE_OPT_MAX_CPU_MS); /* 0 .. 86,400,000 */
+    if (max <= 0)
+        return;
+    uint64_t cpu = (uint64_t)max + (uint64_t)max / 4 + 100;
+    uint64_t wall = 3 * cpu + 1000;
+    if (cpu < d->cpu_ms)
+        d->cpu_ms = (unsigned)cpu;
+    if (wall < d->wall_ms)
+        d->wall_ms = (unsigned)wall;
+}
+
 /* A worker that ended without a valid answer: its end becomes the verdict. */
 static void fault_verdict(struct imsafe__job *job, struct worker *w, int timed_out,
-                          unsigned wall_ms)
+                          const struct deadlines *d)
 {
     if (timed_out) {
         worker_end(w);
         imsafe__reject(job, IMSAFE_R_LIMIT_TIME,
-                       "the isolated worker ran past the wall-clock deadline of %u ms", wall_ms);
+                       "the isolated worker ran past the wall-clock deadline of %u ms",
+                       d->wall_ms);
         return;
     }
     int st = worker_status(w);
@@ -548,7 +572,7 @@ static void fault_verdict(struct imsafe__job *job, struct worker *w, int timed_o
                        "the isolated worker was killed by its seccomp filter");
     else if (sig == SIGPROF || sig == SIGXCPU)
         imsafe__reject(job, IMSAFE_R_LIMIT_TIME,
-                       "the isolated worker ran past its CPU deadline");
+                       "the isolated worker ran past its CPU deadline of %u ms", d->cpu_ms);
     else if (sig != 0)
         imsafe__reject(job, IMSAFE_R_ISOLATION_CRASH, "the isolated worker died of signal %d",
                        sig);
@@ -648,13 +672,14 @@ static void apply_frame(struct imsafe__job *job, const struct imsafe__frame *f)
 
 /* Read and judge the answer of worker w to the request it was sent.
  * 1 when the worker answered soundly (it may judge another payload). */
-static int read_answer(struct imsafe__job *job, struct worker *w, int out_fd, unsigned wall_ms)
+static int read_answer(struct imsafe__job *job, struct worker *w, int out_fd,
+                       const struct deadlines *d)
 {
     uint8_t buf[IMSAFE__FRAME_SIZE + 1];
     struct imsafe__frame f;
     const char *why = NULL;
-    if (!wait_readable(w->fd, now_ms() + wall_ms)) {
-        fault_verdict(job, w, 1, wall_ms);
+    if (!wait_readable(w->fd, now_ms() + d->wall_ms)) {
+        fault_verdict(job, w, 1, d);
         return 0;
     }
     ssize_t k;
@@ -662,7 +687,7 @@ static int read_answer(struct imsafe__job *job, struct worker *w, int out_fd, un
         k = recv(w->fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
     while (k < 0 && errno == EINTR);
     if (k <= 0) {
-        fault_verdict(job, w, 0, wall_ms);
+        fault_verdict(job, w, 0, d);
         return 0;
     }
     if (imsafe__frame_parse(buf, (size_t)k, job->budget, &f, &why) != 0 ||
@@ -728,8 +753,9 @@ imsafe_status imsafe__isolated_run(struct imsafe__job *job, imsafe_pool *pool)
     imsafe_status st = IMSAFE_EUNSUPPORTED;
     int64_t reuse = imsafe__opt(job->policy, IMSAFE_OPT_ISOLATION_REUSE);
     pthread_mutex_lock(&pool->mu);
-    unsigned cpu_ms = pool->cpu_ms, wall_ms = pool->wall_ms;
+    struct deadlines d = {pool->cpu_ms, pool->wall_ms};
     pthread_mutex_unlock(&pool->mu);
+    call_deadlines(job->policy, &d);
     /* a pre-started worker may have died meanwhile: one more try */
     for (int attempt = 0; attempt < 2; attempt++) {
         if (take(pool, &w) != 0)
@@ -742,14 +768,14 @@ imsafe_status imsafe__isolated_run(struct imsafe__job *job, imsafe_pool *pool)
         return IMSAFE_EUNSUPPORTED;
     w.used++;
     int last = (int64_t)w.used >= reuse;
-    if (send_job(job, &w, last, cpu_ms, &in_fd, &out_fd) != 0) {
+    if (send_job(job, &w, last, d.cpu_ms, &in_fd, &out_fd) != 0) {
         st = IMSAFE_ENOMEM;
         goto done;
     }
     /* the replacement starts while this payload is judged, so starting
      * workers stays off the calls' path */
     refill(pool);
-    sound = read_answer(job, &w, out_fd, wall_ms);
+    sound = read_answer(job, &w, out_fd, &d);
     st = IMSAFE_OK;
 done:
     if (in_fd >= 0)

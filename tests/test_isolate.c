@@ -231,6 +231,42 @@ static void test_faults(void)
     free(png);
 }
 
+/* max_cpu_ms shortens the worker's deadlines (pool defaults: 20 s CPU,
+ * 60 s wall): the CPU timer becomes 200 + 50 + 100 ms, the wall clock
+ * 3 x 350 + 1000 ms, and the verdicts name them. */
+static void test_policy_deadlines(void)
+{
+    size_t n;
+    unsigned char *png = load("pngsuite/basn2c08.png", &n);
+    imsafe_policy *p = tu_policy("isolation = process\nmax_cpu_ms = 200\n");
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    imsafe_pool *pool = NULL;
+    if (imsafe_pool_new(test_helper, 1, &pool) != IMSAFE_OK)
+        tu_die("imsafe_pool_new with the test helper");
+    imsafe_ctx_set_pool(ctx, pool);
+    static const struct {
+        const char *name, *detail;
+    } cases[] = {
+        {"fault-spin", "its CPU deadline of 350 ms"},
+        {"fault-hang", "the wall-clock deadline of 2050 ms"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        imsafe_result *r = NULL;
+        imsafe_status st = imsafe_sanitize(ctx, p, png, n, cases[i].name, NULL, &r);
+        TU_CHECK(st == IMSAFE_OK && imsafe_result_reason(r) == IMSAFE_R_LIMIT_TIME &&
+                     strstr(imsafe_result_detail(r), cases[i].detail) != NULL,
+                 "%s under max_cpu_ms = 200: %s (%s)", cases[i].name,
+                 r ? imsafe_reason_name(imsafe_result_reason(r)) : imsafe_strerror(st),
+                 r ? imsafe_result_detail(r) : "");
+        imsafe_result_free(r);
+        TU_CHECK(judge(ctx, p, png, n, "after.png", IMSAFE_R_NONE), "after %s", cases[i].name);
+    }
+    imsafe_ctx_free(ctx);
+    imsafe_pool_free(pool);
+    imsafe_policy_unref(p);
+    free(png);
+}
+
 /* ----------------------------------------------------------------- threads */
 
 #define THREADS 8
@@ -505,6 +541,8 @@ int main(int argc, char **argv)
         test_basic();
     if (only == NULL || strcmp(only, "faults") == 0)
         test_faults();
+    if (only == NULL || strcmp(only, "deadlines") == 0)
+        test_policy_deadlines();
     if (only == NULL || strcmp(only, "threads") == 0)
         test_threads();
     if (only == NULL || strcmp(only, "soak") == 0)
