@@ -56,6 +56,7 @@
 
 #include "imsafe.h"
 #include "imsafe_private.h"
+#include "../tests/webp_walk.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
@@ -567,26 +568,9 @@ static inline int fuzz_webp_info(const uint8_t *p, size_t n, uint32_t *w, uint32
     return ok;
 }
 
-/* A lossy (VP8) bitstream anywhere in a WebP output: re-encoded lossy,
- * so not byte-identical when sanitized again. */
-static inline int fuzz_webp_has_vp8(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (n - i >= 8) {
-        size_t len = p[i + 4] | p[i + 5] << 8 | p[i + 6] << 16 | (size_t)p[i + 7] << 24;
-        if (len > n - i - 8)
-            return 0;
-        if (memcmp(p + i, "VP8 ", 4) == 0 ||
-            (memcmp(p + i, "ANMF", 4) == 0 && len > 16 && fuzz_webp_has_vp8(p + i + 24, len - 16)))
-            return 1;
-        i += 8 + len + (len & 1);
-    }
-    return 0;
-}
-
 static inline int fuzz_webp_lossy(const uint8_t *p, size_t n)
 {
-    return fuzz_output_type(p, n) == IMSAFE_TYPE_WEBP && fuzz_webp_has_vp8(p + 12, n - 12);
+    return fuzz_output_type(p, n) == IMSAFE_TYPE_WEBP && webp_is_lossy(p, n);
 }
 
 static inline void fuzz_decode_webp(const uint8_t *p, size_t n)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "imsafe.h"
+#include "webp_walk.h"
 
 static int tu_passed, tu_failed;
 
@@ -224,32 +225,6 @@ static inline int tu_has_note(const imsafe_result *r, imsafe_reason note)
         if (imsafe_result_note(r, i) == note)
             return 1;
     return 0;
-}
-
-/* A WebP holding a lossy (VP8) bitstream, at the top level or in a frame:
- * libimsafe re-encodes it lossy each time, so sanitized again it must be
- * accepted, not byte-identical. */
-static inline int tu_webp_has_vp8(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    while (n - i >= 8) {
-        size_t len = p[i + 4] | p[i + 5] << 8 | p[i + 6] << 16 | (size_t)p[i + 7] << 24;
-        if (len > n - i - 8)
-            return 0;
-        if (memcmp(p + i, "VP8 ", 4) == 0 ||
-            (memcmp(p + i, "ANMF", 4) == 0 && len > 16 && tu_webp_has_vp8(p + i + 24, len - 16)))
-            return 1;
-        i += 8 + len + (len & 1);
-    }
-    return 0;
-}
-
-static inline int tu_is_lossy_webp(const void *o, size_t n)
-{
-    const unsigned char *p = o;
-    if (n < 12 || memcmp(p, "RIFF", 4) != 0 || memcmp(p + 8, "WEBP", 4) != 0)
-        return 0;
-    return tu_webp_has_vp8(p + 12, n - 12);
 }
 
 #endif
