@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzzing smoke run for CI: builds the libFuzzer harnesses in build-fuzz/
 # (clang, --enable-fuzzing: ASan + UBSan + libFuzzer, static libimsafe) and
-# runs every harness for FUZZ_SECONDS (default 45) seconds, two at a time,
+# runs every harness for FUZZ_SECONDS (default 30) seconds, two at a time,
 # seeded with ../shared/corpus and the generated fixtures and text seeds
 # (copied into a temporary directory, never into the tree) plus
 # fuzz/regress/<target>/.  Any crash, leak, timeout, out-of-memory or
@@ -18,7 +18,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${IMSAFE_CORPUS:-$top/../shared/corpus}
 build=$top/build-fuzz
-secs=${FUZZ_SECONDS:-45}
+secs=${FUZZ_SECONDS:-30}
 targets=${*:-sanitize png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame webp}
 
 # libFuzzer names functions through llvm-symbolizer (Debian package llvm-14):
