@@ -368,31 +368,51 @@ echo "foreign-format scanner (tails, passed payloads, output gate; in-process, m
 # ------------------------------------------------------------------ worst case
 # Every input the hostile generators make (tests/gen -> BUILDDIR/tests/
 # fixtures), each judged once by imsafe-check with the default policy in a
-# process of its own: CPU time and peak RSS of the whole process (its own
-# start-up is about 3 MiB and a few ms).  The cost fixtures are all shown,
-# of the others the WORST_TOP (default 12) dearest in CPU and the dearest in
-# memory.  Target: none above 1000 ms of CPU or 256 MiB.
+# process of its own, in process and again with --isolate: CPU time and
+# peak RSS of the whole process tree (imsafe-check's own start-up is about
+# 3 MiB and a few ms; with --isolate the worker's CPU is in the figure,
+# reaped through the zygote, and the peak is the largest process's).  The
+# cost fixtures are all shown, of the others the WORST_TOP (default 12)
+# dearest in CPU and the dearest in memory.  Target: none above 1000 ms of
+# CPU or 256 MiB in process; with isolation the same verdict for every
+# input, and the ratio of the summed CPU shown.
 FIX=$BUILDDIR/tests/fixtures
+verdict_of() { # imsafe-check args...: "verdict reason" of the first record
+  "$IC" --json "$@" 2>/dev/null |
+    sed -n 's/.*"verdict": *"\([a-z]*\)".*"reason": *"*\([a-z_.]*\)"*.*/\1 \2/p' | head -1
+}
 if [[ worst-case =~ $ONLY && -d $FIX ]]; then
-  log "worst case: every generated fixture once"
+  log "worst case: every generated fixture once, in process and isolated"
   WT=$OUT/worst.tsv; : >"$WT"
   while IFS= read -r f; do
     line=$("$IB" --exec "$IC" -q --json "$f") || line="nan 0 126 nan"
     read -r w m c u <<<"$line"
-    v=$("$IC" --json "$f" 2>/dev/null | sed -n 's/.*"verdict": *"\([a-z]*\)".*"reason": *"*\([a-z_.]*\)"*.*/\1 \2/p' | head -1)
-    printf '%s\t%s\t%s\t%s\t%s\n' "${f#"$FIX"/}" "$(fsize "$f")" "$u" "$m" "${v:-?}" >>"$WT"
+    # shellcheck disable=SC2086
+    line=$("$IB" --exec "$IC" -q --json $ISO "$f") || line="nan 0 126 nan"
+    read -r _ im _ iu <<<"$line"
+    v=$(verdict_of "$f")
+    # shellcheck disable=SC2086
+    iv=$(verdict_of $ISO "$f")
+    same=same; [[ $v == "$iv" ]] || same="DIFF($iv)"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${f#"$FIX"/}" "$(fsize "$f")" "$u" "$m" \
+      "${v:-?}" "$iu" "$im" "$same" >>"$WT"
   done < <(find "$FIX" -type f ! -name '.*' | sort)
   echo
   echo "worst case: generated hostile inputs, default policy, one imsafe-check process each"
-  printf '  %-50s %10s %9s %8s  %s\n' "input" "bytes" "cpu ms" "RSS MiB" "verdict"
+  printf '  %-46s %9s %8s %7s %8s %7s  %s\n' "input" "bytes" "cpu ms" "RSS MiB" "iso cpu" "iso RSS" "verdict (isolated)"
   { grep '^cost/' "$WT"
     grep -v '^cost/' "$WT" | sort -t $'\t' -k3,3gr | head -n "${WORST_TOP:-12}"
     grep -v '^cost/' "$WT" | sort -t $'\t' -k4,4nr | head -n 1
-  } | awk -F'\t' '!seen[$1]++' | while IFS=$'\t' read -r n b u m v; do
-    printf '  %-50s %10s %9.1f %8.1f  %s\n' "$n" "$b" "$u" "$(awk -v k="$m" 'BEGIN { print k / 1024 }')" "$v"
+  } | awk -F'\t' '!seen[$1]++' | while IFS=$'\t' read -r n b u m v iu im same; do
+    printf '  %-46s %9s %8.1f %7.1f %8.1f %7.1f  %s (%s)\n' "$n" "$b" "$u" "$(awk -v k="$m" 'BEGIN { print k / 1024 }')" \
+      "$iu" "$(awk -v k="$im" 'BEGIN { print k / 1024 }')" "$v" "$same"
   done
-  read -r maxu maxm <<<"$(awk -F'\t' '$3+0 > u { u = $3 } $4+0 > m { m = $4 } END { printf "%.1f %.1f", u, m / 1024 }' "$WT")"
-  echo "  $(wc -l <"$WT") inputs; dearest: $maxu ms of CPU, $maxm MiB"
+  read -r maxu maxm imaxu imaxm cpus icpus ndiff <<<"$(awk -F'\t' '
+    $3+0 > u { u = $3 } $4+0 > m { m = $4 } $6+0 > iu { iu = $6 } $7+0 > im { im = $7 }
+    { su += $3; siu += $6 } $8 != "same" { d++ }
+    END { printf "%.1f %.1f %.1f %.1f %.0f %.0f %d", u, m / 1024, iu, im / 1024, su, siu, d }' "$WT")"
+  echo "  $(wc -l <"$WT") inputs; dearest: $maxu ms of CPU, $maxm MiB; isolated: $imaxu ms, $imaxm MiB"
+  echo "  CPU of all inputs: $cpus ms in process, $icpus ms isolated ($(ratio "$icpus" "$cpus")x); verdicts that differ: $ndiff"
 elif [[ worst-case =~ $ONLY ]]; then
   log "no $FIX: run make check (or make bench, which generates them) first"
 fi
@@ -475,6 +495,8 @@ fi
 if [[ -n ${maxu:-} ]]; then
   check "worst case: CPU ms of the dearest generated input" "$maxu" "<=" 1000
   check "worst case: peak RSS MiB of the dearest generated input" "$maxm" "<=" 256
+  check "worst case isolated: inputs whose verdict differs from in process" "$ndiff" "<=" 0
+  check "worst case isolated: CPU ms of the dearest generated input" "$imaxu" "<=" 1000
 fi
 if ((T_FAIL)); then echo "  => some targets MISSED"; else echo "  => every target met"; fi
 echo
