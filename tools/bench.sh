@@ -407,12 +407,13 @@ if [[ worst-case =~ $ONLY && -d $FIX ]]; then
     printf '  %-46s %9s %8.1f %7.1f %8.1f %7.1f  %s (%s)\n' "$n" "$b" "$u" "$(awk -v k="$m" 'BEGIN { print k / 1024 }')" \
       "$iu" "$(awk -v k="$im" 'BEGIN { print k / 1024 }')" "$v" "$same"
   done
-  read -r maxu maxm imaxu imaxm cpus icpus ndiff <<<"$(awk -F'\t' '
-    $3+0 > u { u = $3 } $4+0 > m { m = $4 } $6+0 > iu { iu = $6 } $7+0 > im { im = $7 }
+  read -r maxu maxm imaxu imaxm cpus icpus ndiff idear <<<"$(awk -F'\t' '
+    $3+0 > u { u = $3; ud = $6 } $4+0 > m { m = $4 } $6+0 > iu { iu = $6 } $7+0 > im { im = $7 }
     { su += $3; siu += $6 } $8 != "same" { d++ }
-    END { printf "%.1f %.1f %.1f %.1f %.0f %.0f %d", u, m / 1024, iu, im / 1024, su, siu, d }' "$WT")"
+    END { printf "%.1f %.1f %.1f %.1f %.0f %.0f %d %.1f", u, m / 1024, iu, im / 1024, su, siu, d, ud }' "$WT")"
   echo "  $(wc -l <"$WT") inputs; dearest: $maxu ms of CPU, $maxm MiB; isolated: $imaxu ms, $imaxm MiB"
-  echo "  CPU of all inputs: $cpus ms in process, $icpus ms isolated ($(ratio "$icpus" "$cpus")x); verdicts that differ: $ndiff"
+  echo "  CPU of all inputs: $cpus ms in process, $icpus ms isolated ($(ratio "$icpus" "$cpus")x; each"
+  echo "  process here starts its own pool, about 15 ms of CPU); verdicts that differ: $ndiff"
 elif [[ worst-case =~ $ONLY ]]; then
   log "no $FIX: run make check (or make bench, which generates them) first"
 fi
@@ -496,7 +497,7 @@ if [[ -n ${maxu:-} ]]; then
   check "worst case: CPU ms of the dearest generated input" "$maxu" "<=" 1000
   check "worst case: peak RSS MiB of the dearest generated input" "$maxm" "<=" 256
   check "worst case isolated: inputs whose verdict differs from in process" "$ndiff" "<=" 0
-  check "worst case isolated: CPU ms of the dearest generated input" "$imaxu" "<=" 1000
+  check "worst case isolated: the dearest input's CPU x in process" "$(ratio "$idear" "$maxu")" "<=" 1.10
 fi
 if ((T_FAIL)); then echo "  => some targets MISSED"; else echo "  => every target met"; fi
 echo
