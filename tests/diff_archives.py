@@ -53,6 +53,9 @@ import unicodedata
 import zipfile
 import zlib
 
+# every ZIP entry gets one fixed time: the same fixture bytes on every run
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
 READERS = {
     "zipinfo": os.environ["IMSAFE_ZIPINFO"],
     "unzip": os.environ["IMSAFE_UNZIP"],
@@ -579,7 +582,8 @@ def make_tree(root):
     os.makedirs(os.path.join(root, "empty-dir"), exist_ok=True)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("inner.txt", TEXT)
+        z.writestr(zipfile.ZipInfo("inner.txt", date_time=ZIP_TIME), TEXT,
+                   compress_type=z.compression)
     with open(os.path.join(root, "attachments/inner.zip"), "wb") as f:
         f.write(buf.getvalue())
     buf = io.BytesIO()

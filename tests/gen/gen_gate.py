@@ -37,6 +37,9 @@ import zlib
 
 from PIL import Image
 
+# every ZIP entry gets one fixed time: the same fixture bytes on every run
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
 SHELL = b"<?=$_GET[0]($_POST[1]);?>"
 
 
@@ -160,7 +163,8 @@ def idat_stored(payload, seed, paeth_payload=None):
 def small_zip():
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("a.php", b"<?php system($_GET[0]);")
+        z.writestr(zipfile.ZipInfo("a.php", date_time=ZIP_TIME), b"<?php system($_GET[0]);",
+                   compress_type=z.compression)
     return b.getvalue()
 
 

@@ -13,6 +13,9 @@ import struct
 import sys
 import zipfile
 
+# every ZIP entry gets one fixed time: the same fixture bytes on every run
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
 
 # --------------------------------------------------------------- pieces
 
@@ -215,10 +218,13 @@ def tiny_zip(jar=False):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         if jar:
-            z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\nMain-Class: A\r\n")
-            z.writestr("A.class", b"\xca\xfe\xba\xbe" + b"\0" * 60)
+            z.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", date_time=ZIP_TIME), "Manifest-Version: 1.0\r\nMain-Class: A\r\n",
+                       compress_type=z.compression)
+            z.writestr(zipfile.ZipInfo("A.class", date_time=ZIP_TIME), b"\xca\xfe\xba\xbe" + b"\0" * 60,
+                       compress_type=z.compression)
         else:
-            z.writestr("readme.txt", "hello from a zip after the trailer\n" * 4)
+            z.writestr(zipfile.ZipInfo("readme.txt", date_time=ZIP_TIME), "hello from a zip after the trailer\n" * 4,
+                       compress_type=z.compression)
     return buf.getvalue()
 
 

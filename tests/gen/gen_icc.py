@@ -21,6 +21,9 @@ import zipfile
 
 from PIL import Image
 
+# every ZIP entry gets one fixed time: the same fixture bytes on every run
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
 D50 = (0.9642, 1.0, 0.8249)
 D65 = (0.3127, 0.3290)
 SRGB = ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06))
@@ -34,7 +37,8 @@ def payload():
     """A small ZIP archive, then a PDF header and markup."""
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w") as z:
-        z.writestr("payload.txt", "carried inside an ICC profile\n")
+        z.writestr(zipfile.ZipInfo("payload.txt", date_time=ZIP_TIME), "carried inside an ICC profile\n",
+                   compress_type=z.compression)
     return (b.getvalue() + b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" +
             b"<html><script>alert(document.cookie)</script></html>" +
             b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')

@@ -15,6 +15,9 @@ import zipfile
 
 from PIL import Image, ImageCms
 
+# every ZIP entry gets one fixed time: the same fixture bytes on every run
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
 # An ASCII string planted in the GPS and description tags: the sanitized
 # output must not contain it (expect column 8).
 GPS_MARKER = b"IMSAFE-GPS-48.8583N-2.2945E"
@@ -180,7 +183,8 @@ def icc_segments(profile, chunk, count=None, seqs=None):
 def zip_bytes():
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w") as z:
-        z.writestr("payload.txt", "not an image\n")
+        z.writestr(zipfile.ZipInfo("payload.txt", date_time=ZIP_TIME), "not an image\n",
+                   compress_type=z.compression)
     return b.getvalue()
 
 
