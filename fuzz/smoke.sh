@@ -76,16 +76,9 @@ run_one() {
     echo $? >"$work/$t.rc"
 }
 
-set -- $targets
-while [ $# -gt 0 ]; do
-    run_one "$1" &
-    if [ $# -gt 1 ]; then
-        run_one "$2" &
-        shift
-    fi
-    shift
-    wait
-done
+. "$top/tests/two-at-a-time.sh"
+# shellcheck disable=SC2086
+two_at_a_time run_one $targets
 
 passed=0
 failed=0

@@ -39,16 +39,9 @@ for t in $targets; do
 done
 # two harnesses at a time, the two slowest first (under valgrind they take
 # minutes each; CI has two cores); the report below keeps the fixed order
-set -- sanitize webp png jpeg gif sniff zip filename policy icc tar vp8l multipart ooxml pdf frame
-while [ $# -gt 0 ]; do
-    replay_one "$1" &
-    if [ $# -gt 1 ]; then
-        replay_one "$2" &
-        shift
-    fi
-    shift
-    wait
-done
+. "$IMSAFE_SRCDIR/tests/two-at-a-time.sh"
+two_at_a_time replay_one sanitize webp png jpeg gif sniff zip filename policy icc tar vp8l \
+    multipart ooxml pdf frame
 
 passed=0
 failed=0
