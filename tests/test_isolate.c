@@ -206,17 +206,24 @@ static int judge(imsafe_ctx *ctx, const imsafe_policy *p, const void *in, size_t
     return ok;
 }
 
+/* A context on a pool of its own, of one worker of the test helper. */
+static imsafe_ctx *test_host(imsafe_pool **pool)
+{
+    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
+    if (ctx == NULL || imsafe_pool_new(test_helper, 1, pool) != IMSAFE_OK)
+        tu_die("imsafe_pool_new with the test helper");
+    imsafe_ctx_set_pool(ctx, *pool);
+    return ctx;
+}
+
 static void test_faults(void)
 {
     size_t n;
     unsigned char *png = load("pngsuite/basn2c08.png", &n);
     imsafe_policy *iso = tu_policy("isolation = process\n");
-    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
     imsafe_pool *pool = NULL;
-    if (imsafe_pool_new(test_helper, 1, &pool) != IMSAFE_OK)
-        tu_die("imsafe_pool_new with the test helper");
+    imsafe_ctx *ctx = test_host(&pool);
     imsafe__pool_set_deadline(pool, 300, 2000);
-    imsafe_ctx_set_pool(ctx, pool);
     for (size_t i = 0; i < NFAULTS; i++) {
         if (faults[i].needs_lockdown && sanitizer_build())
             continue;
@@ -239,11 +246,8 @@ static void test_policy_deadlines(void)
     size_t n;
     unsigned char *png = load("pngsuite/basn2c08.png", &n);
     imsafe_policy *p = tu_policy("isolation = process\nmax_cpu_ms = 200\n");
-    imsafe_ctx *ctx = imsafe_ctx_new(NULL);
     imsafe_pool *pool = NULL;
-    if (imsafe_pool_new(test_helper, 1, &pool) != IMSAFE_OK)
-        tu_die("imsafe_pool_new with the test helper");
-    imsafe_ctx_set_pool(ctx, pool);
+    imsafe_ctx *ctx = test_host(&pool); /* the pool's default deadlines */
     static const struct {
         const char *name, *detail;
     } cases[] = {
