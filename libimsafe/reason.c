@@ -89,7 +89,9 @@ static const struct reason_def reasons[IMSAFE_REASON_COUNT] = {
     R(TYPE_UNKNOWN, "type.unknown", "the content's type is not recognised"),
     R(TYPE_EXECUTABLE, "type.executable", "the content is an executable program"),
     R(TYPE_SCRIPT, "type.script", "the content is a script"),
-    R(TYPE_ACTIVE_CONTENT, "type.active_content", "the content is HTML, SVG, XML or MVG (active content)"),
+    R(TYPE_ACTIVE_CONTENT, "type.active_content",
+      "active content: HTML, SVG, XML or MVG, or an Office document or PDF that runs or loads "
+      "something when opened"),
     R(FILENAME_INVALID_UTF8, "filename.invalid_utf8", "the claimed name is not valid UTF-8"),
     R(FILENAME_CONTROL, "filename.control", "the claimed name holds control characters"),
     R(FILENAME_BIDI, "filename.bidi",
