@@ -273,11 +273,18 @@ mkdir -p "$O/av-ic" "$O/av-j1" "$O/av-j2" "$O/av-floor" "$O/av-pf" "$O/av-jt" "$
   "$O/av-iso"
 pairs=""; for f in "${AV[@]}"; do pairs+=" $f $O/av-floor/${f##*/}"; done
 printf '%s\n' "${AV[@]}" > "$O/avatars.list"
+# the machine's own limit for -j 2: two independent -j 1 processes, one
+# on each half of the batch, at the same time
+mkdir -p "$O/av-halves"; nh=$((${#AV[@]} / 2))
+printf '#!/bin/sh\n%s -q -j 1 -o %s %s &\np=$!\n%s -q -j 1 -o %s %s || exit 1\nwait $p\n' \
+  "$IC" "$O/av-halves" "${AV[*]:0:nh}" "$IC" "$O/av-halves" "${AV[*]:nh}" >"$O/halves.sh"
+chmod +x "$O/halves.sh"
 run_group "avatars x200 batch" "$avbytes" "$RUNS" \
   "imsafe-check -o (default -j)|$O/av-ic|$IC -q -o $O/av-ic ${AV[*]}" \
   "floor jpeg-lossless-opt batch|$O/av-floor|$FLOOR jpeg-lossless-opt$pairs" \
   "imsafe-check -j 1|$O/av-j1|$IC -q -j 1 -o $O/av-j1 ${AV[*]}" \
   "imsafe-check -j 2|$O/av-j2|$IC -q -j 2 -o $O/av-j2 ${AV[*]}" \
+  "two imsafe-check -j 1 on halves|$O/av-halves|$O/halves.sh" \
   "imsafe-check --isolate (default -j)|$O/av-iso|$IC -q $ISO -o $O/av-iso ${AV[*]}"
 # one process per file: a small sh loop per program (sh -c would need its
 # script as one word, and argv is split on blanks)
@@ -478,6 +485,13 @@ if has "$g|imsafe-check -j 1"; then
     "$(ratio "${WALL[$g|imsafe-check -j 1]}" "${WALL[$g|floor jpeg-lossless-opt batch]}")" "<=" 1.30 "$(ratio "${CPU[$g|imsafe-check -j 1]}" "${CPU[$g|floor jpeg-lossless-opt batch]}")"
   check "avatars: speed-up -j 2 over -j 1" \
     "$(ratio "${WALL[$g|imsafe-check -j 1]}" "${WALL[$g|imsafe-check -j 2]}")" ">=" 1.80
+  # issue 14: -j 1 at most 1.15x the floor batch in CPU, and -j 2 at least
+  # as fast as two independent -j 1 processes on the halves (5%: the run's
+  # noise between paired rounds)
+  check "avatars: imsafe-check -j 1 CPU x floor batch CPU" \
+    "$(ratio "${CPU[$g|imsafe-check -j 1]}" "${CPU[$g|floor jpeg-lossless-opt batch]}")" "<=" 1.15
+  check "avatars: -j 2 wall x two -j 1 on halves" \
+    "$(ratio "${WALL[$g|imsafe-check -j 2]}" "${WALL[$g|two imsafe-check -j 1 on halves]}")" "<=" 1.05
 fi
 g="photo-12mp isolation"
 if has "$g|imsafe-check --isolate"; then
