@@ -622,7 +622,12 @@ done:
 /* The encoder settings: lossless with exact RGB under transparent pixels
  * (libwebp otherwise recolours them), or lossy at webp_quality.  The
  * output gate's second encoding (variant) changes the method, which
- * changes every byte of the entropy-coded data and keeps the pixels. */
+ * changes every byte of the entropy-coded data and keeps the pixels.  A
+ * lossy variant also uses one segment instead of four: the method alone
+ * can leave the frame header and the first partition (the bytes the gate's
+ * short tag rules read, within the first 512) as they were, so a chance
+ * hit there came back in the second encoding (found by fuzz_webp; the
+ * input is in fuzz/regress/webp). */
 static int encoder_config(struct imsafe__job *job, const struct walk *w, WebPConfig *cfg)
 {
     if (!WebPConfigInit(cfg))
@@ -634,8 +639,11 @@ static int encoder_config(struct imsafe__job *job, const struct walk *w, WebPCon
         cfg->exact = 1;
     }
     cfg->thread_level = 0;
-    if (job->variant)
+    if (job->variant) {
         cfg->method = 3;
+        if (w->lossy)
+            cfg->segments = 1;
+    }
     return WebPValidateConfig(cfg) ? 0 : -1;
 }
 
