@@ -351,17 +351,20 @@ static uint32_t tv_raw(const struct tv *v, size_t k)
 
 /* The unit at k for matching: ASCII lower case, 0x80 for anything else, 0
  * past the end. */
-static unsigned tv_c(const struct tv *v, size_t k)
+static inline unsigned tv_c(const struct tv *v, size_t k)
 {
     if (k >= v->n)
         return 0;
-    uint32_t c = tv_raw(v, k);
+    uint32_t c = v->unit == 1 ? v->p[k] : tv_raw(v, k);
     return c >= 0x80 ? 0x80 : ascii_lower((unsigned char)c);
 }
 
-/* Does the lower-case ASCII word w start at unit k? */
-static int tv_at(const struct tv *v, size_t k, const char *w)
+/* Does the lower-case ASCII word w start at unit k?  The first unit is
+ * compared before anything else: most calls fail there. */
+static inline int tv_at(const struct tv *v, size_t k, const char *w)
 {
+    if (tv_c(v, k) != (unsigned char)w[0])
+        return 0;
     if (v->unit == 1) { /* UTF-8, the common case: bytes, no decoding */
         for (size_t i = 0; w[i] != '\0'; i++)
             if (k + i >= v->n || ascii_lower(v->p[k + i]) != (unsigned char)w[i])
@@ -392,6 +395,15 @@ static int is_space(unsigned c)
 static int is_letter(unsigned c)
 {
     return c >= 'a' && c <= 'z';
+}
+
+/* Is c one of the ASCII characters of set (never the terminator)? */
+static inline int one_of(unsigned c, const char *set)
+{
+    for (; *set != '\0'; set++)
+        if (c == (unsigned char)*set)
+            return 1;
+    return 0;
 }
 
 /* Set up a view: byte order marks, then the BOM-less UTF-16/32 patterns
@@ -431,11 +443,27 @@ static int text_control(uint32_t c)
     return (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') || c == 0x7f;
 }
 
+/* Are the 8 bytes at p all printable ASCII (0x20-0x7e)?  Word-at-a-time:
+ * the high bit of a byte in (x - 0x20...) & ~x is set for bytes below
+ * 0x20, in x + 0x01... & ~x... for 0x7f, and in x itself above 0x7f. */
+static int printable8(const uint8_t *p)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    uint64_t below = (x - 0x20 * ones) & ~x, del = ~(x ^ 0x7f * ones) & ((x ^ 0x7f * ones) - ones);
+    return ((x | below | del) & high) == 0;
+}
+
 /* Valid UTF-8 with few controls (tab, CR, LF, FF allowed), the whole
  * payload: a text whose tail is binary is not text. */
 static int utf8_text(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
+        if (n - i >= 8 && printable8(p + i)) {
+            i += 8;
+            continue;
+        }
         uint8_t c = p[i];
         if (c < 0x80) {
             if (text_control(c))
@@ -494,15 +522,23 @@ static size_t tv_past(const struct tv *v, size_t k, const char *w)
     return v->n;
 }
 
-/* PostScript operators: a "%!" file that uses them is a program. */
+/* PostScript operators: a "%!" file that uses them is a program.  Read as
+ * the interpreter's tokens (runs of letters) in one pass, so the cost does
+ * not grow with the number of operators. */
 static int has_ps_operators(const struct tv *v)
 {
     static const char *const ops[] = {"showpage", "moveto", "lineto", "findfont",
                                       "setpagedevice", "currentfile", "systemdict",
-                                      "userdict", "newpath", "gsave", " def", " bind"};
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (tv_has(v, 0, v->n, ops[i]))
-            return 1;
+                                      "userdict", "newpath", "gsave", "def", "bind"};
+    for (size_t k = 0; k < v->n;) {
+        size_t e = k;
+        while (e < v->n && is_letter(tv_c(v, e)))
+            e++;
+        for (size_t i = 0; e > k && i < sizeof ops / sizeof ops[0]; i++)
+            if (strlen(ops[i]) == e - k && tv_at(v, k, ops[i]))
+                return 1;
+        k = e > k ? e : k + 1;
+    }
     return 0;
 }
 
@@ -575,11 +611,16 @@ static imsafe_type active_element(const struct tv *v, size_t k)
     static const char *const tags[] = {"script", "iframe", "object", "embed", "frame",
                                        "frameset", "applet", "base", "portal", "math",
                                        "hta:application", "xml:namespace", "import"};
-    unsigned c0 = tv_c(v, k);
-    if (tv_at(v, k, "svg") && !is_letter(tv_c(v, k + 3)) && tv_c(v, k + 3) != '-')
+    unsigned c0 = tv_c(v, k), c1 = tv_c(v, k + 1);
+    if (!is_letter(c0) || !is_letter(c1))
+        return IMSAFE_TYPE_UNKNOWN; /* every tag starts with two letters */
+    unsigned c2 = tv_c(v, k + 2);
+    if (c0 == 's' && c1 == 'v' && c2 == 'g' && !is_letter(tv_c(v, k + 3)) &&
+        tv_c(v, k + 3) != '-')
         return IMSAFE_TYPE_SVG;
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
-        if (c0 != (unsigned char)tags[i][0] || !tv_at(v, k, tags[i]))
+        if (c0 != (unsigned char)tags[i][0] || c1 != (unsigned char)tags[i][1] ||
+            c2 != (unsigned char)tags[i][2] || !tv_at(v, k, tags[i]))
             continue;
         size_t e = k + strlen(tags[i]);
         if (!is_letter(tv_c(v, e)) && tv_c(v, e) != '-' && tv_c(v, e) != ':')
@@ -592,23 +633,39 @@ static imsafe_type active_element(const struct tv *v, size_t k)
  * ColdFusion.  *asp_open is set by "<% " (an ASP block when "%>" follows). */
 static int server_opener(const struct tv *v, size_t k, int *asp_open)
 {
-    static const char *const openers[] = {"<?php", "<?=", "<%@", "<%=", "<%!", "<%#", "<%:",
-                                          "<%--", "<jsp:", "<cfscript", "<cfexecute",
-                                          "<cfoutput", "<cfset", "<cfinclude", "<cffile",
-                                          "<cfobject", "<cfinvoke", "<cfhttp", "<cfquery"};
+    static const char *const cf[] = {"script", "execute", "output", "set",    "include",
+                                     "file",   "object",  "invoke", "http",   "query"};
     static const char *const ssi[] = {"exec", "include", "echo", "config", "set", "printenv",
                                       "fsize", "flastmod", "if", "elif", "else", "endif"};
-    unsigned c1 = tv_c(v, k + 1);
-    for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++)
-        if (c1 == (unsigned char)openers[i][1] && tv_at(v, k, openers[i]))
-            return 1;
-    if (tv_at(v, k, "<%") && is_space(tv_c(v, k + 2)))
-        *asp_open = 1;
-    if (tv_at(v, k, "<!--#"))
+    unsigned c2 = tv_c(v, k + 2);
+    /* one family per character after the '<', so a flood of any one
+     * opener's prefix costs a few comparisons */
+    switch (tv_c(v, k + 1)) {
+    case '?':
+        return tv_at(v, k + 2, "php") || c2 == '=';
+    case '%':
+        if (is_space(c2))
+            *asp_open = 1; /* "<% " is a block when "%>" follows */
+        return one_of(c2, "@=!#:") || tv_at(v, k + 2, "--");
+    case 'j':
+        return tv_at(v, k + 2, "sp:");
+    case 'c':
+        if (c2 != 'f')
+            return 0;
+        for (size_t i = 0; i < sizeof cf / sizeof cf[0]; i++)
+            if (tv_at(v, k + 3, cf[i]))
+                return 1;
+        return 0;
+    case '!':
+        if (!tv_at(v, k + 2, "--#"))
+            return 0;
         for (size_t i = 0; i < sizeof ssi / sizeof ssi[0]; i++)
             if (tv_at(v, k + 5, ssi[i]) && !is_letter(tv_c(v, k + 5 + strlen(ssi[i]))))
                 return 1;
-    return 0;
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 /* Apache directives that make a server run what it stores (.htaccess):
@@ -621,6 +678,8 @@ static int server_directive(const struct tv *v, size_t k)
                                        "options +execcgi", "options +includes"};
     while (tv_c(v, k) == ' ' || tv_c(v, k) == '\t')
         k++;
+    if (!one_of(tv_c(v, k), "asfpo<"))
+        return 0; /* no directive starts so: a flood of short lines costs one look */
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         size_t e = k + strlen(dirs[i]);
         if (tv_at(v, k, dirs[i]) && (tv_c(v, e) == ' ' || tv_c(v, e) == '\t'))
@@ -679,6 +738,10 @@ static int script_url(const struct tv *v, size_t k, size_t end)
             break;
         start = j;
     }
+    /* a scheme starts with its letter or a character reference to it */
+    unsigned c0 = tv_c(v, start);
+    if (!one_of(c0, "&jvdl"))
+        return 0;
     for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
         const char *w = schemes[i];
         size_t j = start;
@@ -776,6 +839,19 @@ static imsafe_type start_tag(const struct tv *v, size_t k, size_t *next)
     return IMSAFE_TYPE_UNKNOWN;
 }
 
+/* The first unit at or after k that pass one must look at ('<', '%', ']'
+ * or a line end), or n.  UTF-8 skips the rest a byte at a time without
+ * decoding; the other views look at every unit. */
+static size_t tv_next_stop(const struct tv *v, size_t k)
+{
+    static const uint8_t stop[256] = {['<'] = 1, ['%'] = 1, [']'] = 1, ['\n'] = 1, ['\r'] = 1};
+    if (v->unit != 1)
+        return k;
+    while (k < v->n && !stop[v->p[k]])
+        k++;
+    return k;
+}
+
 /*
  * Pass one, over every unit: active elements and server-side openers
  * wherever a '<' stands (inside comments and attribute values too: a
@@ -786,6 +862,8 @@ static imsafe_type active_anywhere(const struct tv *v)
 {
     int asp_open = 0, line_start = 1;
     for (size_t k = 0; k < v->n; k++) {
+        if (!line_start && (k = tv_next_stop(v, k)) >= v->n)
+            break;
         unsigned c = tv_c(v, k);
         if (line_start && server_directive(v, k))
             return IMSAFE_TYPE_SCRIPT;
@@ -809,6 +887,18 @@ static imsafe_type active_anywhere(const struct tv *v)
     return IMSAFE_TYPE_UNKNOWN;
 }
 
+/* The next '<' in UTF-8 at or after k, or n. */
+static size_t next_lt(const struct tv *v, size_t k)
+{
+    for (size_t end = v->n - k > 16 ? k + 16 : v->n; k < end; k++)
+        if (v->p[k] == '<')
+            return k; /* near: cheaper than a call */
+    if (k >= v->n)
+        return v->n;
+    const uint8_t *q = memchr(v->p + k, '<', v->n - k);
+    return q != NULL ? (size_t)(q - v->p) : v->n;
+}
+
 /* Pass two, as a tokenizer: attributes of start tags (event handlers,
  * script URLs, refresh, form actions, link loads, runat=server).  Comments,
  * end tags and declarations are skipped whole. */
@@ -816,7 +906,7 @@ static imsafe_type active_attributes(const struct tv *v)
 {
     for (size_t k = 0; k < v->n;) {
         if (tv_c(v, k) != '<') {
-            k++;
+            k = v->unit == 1 ? next_lt(v, k) : k + 1;
         } else if (tv_at(v, k, "<!--")) {
             k = tv_past(v, k + 4, "-->");
         } else if (is_letter(tv_c(v, k + 1))) {

@@ -743,6 +743,64 @@ static void check_damaged(imsafe_ctx *ctx)
     imsafe_policy_unref(p);
 }
 
+/* Floods of an opener's prefix (the input the scanner's shortcuts are
+ * for), alone and with the real construct after them, well past the
+ * first-bytes windows: the shortcuts must skip the flood and still see
+ * what follows it, in UTF-8 and in UTF-16. */
+static unsigned char *flood_text(const char *lead, const char *flood, const char *tail,
+                                 unsigned unit, size_t *n)
+{
+    size_t fl = strlen(flood), reps = 20000;
+    size_t chars = strlen(lead) + reps * fl + strlen(tail) + (unit > 1);
+    unsigned char *b = calloc(chars, unit);
+    if (b == NULL)
+        tu_die("out of memory");
+    size_t k = 0;
+    const char *parts[] = {unit > 1 ? "\xff" : "", lead, flood, tail};
+    for (size_t p = 0; p < 4; p++)
+        for (size_t r = 0; r < (p == 2 ? reps : 1); r++)
+            for (const char *c = parts[p]; *c != '\0'; c++, k++)
+                b[k * unit] = (unsigned char)*c; /* little-endian code units */
+    if (unit > 1)
+        b[1] = 0xfe; /* the byte order mark FF FE */
+    *n = k * unit;
+    return b;
+}
+
+static void check_floods(imsafe_ctx *ctx)
+{
+    static const struct { const char *label, *lead, *flood, *tail; imsafe_type t; } v[] = {
+        {"cf", "", "<c", "<cfquery name=x>", IMSAFE_TYPE_SCRIPT},
+        {"asp", "", "<%", "<% x %>", IMSAFE_TYPE_SCRIPT},
+        {"ssi", "", "<!--", "<!--#exec cmd=\"id\" -->", IMSAFE_TYPE_SCRIPT},
+        {"php", "", "<?", "<?php x", IMSAFE_TYPE_SCRIPT},
+        {"tag", "", "<sc", "<script>", IMSAFE_TYPE_HTML},
+        {"svg", "", "<sv", "<svg>", IMSAFE_TYPE_SVG},
+        {"md-link", "", "](", "[a](javascript:x)", IMSAFE_TYPE_HTML},
+        {"attr", "", "<a href=", "<a href=javascript:x>", IMSAFE_TYPE_HTML},
+        {"lines", "", "\n ", "\n AddHandler php .jpg\n", IMSAFE_TYPE_SCRIPT},
+        {"ps", "%!\n", "s", " showpage", IMSAFE_TYPE_POSTSCRIPT},
+        {"cf-only", "", "<c", "", IMSAFE_TYPE_TEXT},
+        {"asp-only", "", "<%", "", IMSAFE_TYPE_TEXT},
+        {"md-only", "", "](", "", IMSAFE_TYPE_TEXT},
+        {"ps-only", "%!\n", "sh ", "", IMSAFE_TYPE_TEXT},
+        {"text", "", "plain words, ", "\n", IMSAFE_TYPE_TEXT},
+    };
+    imsafe_policy *def = tu_policy(NULL);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        for (unsigned unit = 1; unit <= 2; unit++) {
+            size_t n;
+            unsigned char *b = flood_text(v[i].lead, v[i].flood, v[i].tail, unit, &n);
+            imsafe_result *r = tu_sanitize(ctx, def, b, n, NULL, NULL);
+            TU_CHECK(imsafe_result_type(r) == v[i].t, "flood %s (%u-byte units): type %s, "
+                     "expected %s", v[i].label, unit, imsafe_type_name(imsafe_result_type(r)),
+                     imsafe_type_name(v[i].t));
+            imsafe_result_free(r);
+            free(b);
+        }
+    imsafe_policy_unref(def);
+}
+
 static void check_type_names(void)
 {
     for (int t = 0; t < IMSAFE_TYPE_COUNT; t++) {
@@ -782,6 +840,7 @@ int main(void)
     check_claims_ignored(ctx, &ss);
     check_disguises(ctx, &ss);
     check_damaged(ctx);
+    check_floods(ctx);
     check_type_names();
     imsafe_ctx_free(ctx);
     return tu_finish();
