@@ -211,6 +211,25 @@ static const char *walk_png(const uint8_t *p, size_t n)
     return "PNG ends without IEND";
 }
 
+/* The end of entropy-coded data from off: the first 0xFF that is not a
+ * stuffed zero or a restart marker, or n - 1 when there is none.  The
+ * 0xFF bytes are found with memchr: this walk runs on every output the
+ * host takes from a worker. */
+static size_t jpeg_scan_end(const uint8_t *p, size_t n, size_t off)
+{
+    while (off + 1 < n) {
+        const uint8_t *q = memchr(p + off, 0xff, n - off - 1);
+        if (q == NULL)
+            return n - 1;
+        off = (size_t)(q - p);
+        uint8_t m = p[off + 1];
+        if (m != 0 && !(m >= 0xd0 && m <= 0xd7))
+            return off;
+        off++;
+    }
+    return off;
+}
+
 /* JPEG: SOI, marker segments whose lengths fit, entropy-coded data after
  * each SOS (stuffed 0xFF00 and RSTn only), a frame header before the first
  * scan, EOI last and nothing after it. */
@@ -240,11 +259,7 @@ static const char *walk_jpeg(const uint8_t *p, size_t n)
         if (!sof)
             return "JPEG scan before the frame header";
         sos = 1;
-        /* entropy-coded data runs to the next marker that is not a
-         * stuffed zero or a restart marker */
-        while (off + 1 < n && !(p[off] == 0xff && p[off + 1] != 0 &&
-                                !(p[off + 1] >= 0xd0 && p[off + 1] <= 0xd7)))
-            off++;
+        off = jpeg_scan_end(p, n, off);
     }
     return "JPEG ends without EOI";
 }

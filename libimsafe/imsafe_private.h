@@ -124,6 +124,7 @@ struct imsafe__scan {
     uint64_t end_overflow; /* 1 + offset, 0: none */
     uint64_t pdf_tail;     /* 1 + offset of the last trailer keyword, 0: none */
     imsafe_type head_type;
+    int head_known; /* head_type given by the caller: not sniffed again */
     /* signature groups by first byte (and after '<' by the second): the
      * table's indices in order, each group's start and length */
     uint8_t order[64];
@@ -139,8 +140,9 @@ int imsafe__scan_end(struct imsafe__scan *s, struct imsafe__scan_hit *hit);
 /* init + feed + end over one buffer. */
 int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
                      struct imsafe__scan_hit *hit);
-/* PAYLOAD mode over a whole payload passed as is, of sniffed type t (its
- * own format's signatures are no finding). */
+/* PAYLOAD mode over a whole payload passed as is, of type t: t must be
+ * imsafe__sniff(p, n), as imsafe.c's pipeline has it (its own format's
+ * signatures are no finding, and the payload is not sniffed twice). */
 int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
                          struct imsafe__scan_hit *hit);
 

@@ -417,7 +417,7 @@ void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n)
     const size_t W = IMSAFE__SCAN_WINDOW;
     if (s->hit.reason != IMSAFE_R_NONE || n == 0)
         return;
-    if (s->mode == IMSAFE__SCAN_PAYLOAD && s->off == 0 && s->carry_len == 0)
+    if (s->mode == IMSAFE__SCAN_PAYLOAD && !s->head_known && s->off == 0 && s->carry_len == 0)
         s->head_type = imsafe__sniff(p, n); /* executables load from offset 0 */
     if (s->carry_len > 0) {
         /* the carried positions get their look-ahead from p */
@@ -521,9 +521,12 @@ int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
              : t == IMSAFE_TYPE_PDF ? SKIP_PDF
                                     : 0;
     index_sigs(&s);
+    /* the payload's own type at offset 0 is the payload, not a finding (a
+     * script the policy passes); sniffing it again would read a whole
+     * text a second time */
+    s.head_type = IMSAFE_TYPE_UNKNOWN;
+    s.head_known = 1;
     imsafe__scan_feed(&s, p, n);
-    if (s.head_type == t)
-        s.head_type = IMSAFE_TYPE_UNKNOWN; /* a script the policy passes is the payload */
     return imsafe__scan_end(&s, out);
 }
 

@@ -507,10 +507,17 @@ static int tv_is_text(const struct tv *v)
 /* White space (form feed included) and further byte order marks. */
 static size_t tv_skip_space(const struct tv *v, size_t k)
 {
-    while (k < v->n && (is_space(tv_c(v, k)) || tv_raw(v, k) == 0xfeff ||
-                        (v->unit == 1 && at(v->p, v->n, k, "\xef\xbb\xbf", 3))))
-        k += tv_raw(v, k) == 0xef && v->unit == 1 ? 3 : 1;
-    return k;
+    for (;;) {
+        if (k < v->n && is_space(tv_c(v, k)))
+            k++;
+        else if (v->unit == 1 && k < v->n && v->p[k] == 0xef &&
+                 at(v->p, v->n, k, "\xef\xbb\xbf", 3))
+            k += 3;
+        else if (v->unit > 1 && k < v->n && tv_raw(v, k) == 0xfeff)
+            k++;
+        else
+            return k;
+    }
 }
 
 /* The unit after the first w at or after k, or n. */
@@ -604,29 +611,40 @@ static imsafe_type text_lead(const struct tv *v, const uint8_t *p, size_t n)
 
 /* ---------------------------------------- active constructs anywhere */
 
+/* Is the element name w at k, ended as a tokenizer ends it? */
+static int tag_is(const struct tv *v, size_t k, const char *w)
+{
+    if (!tv_at(v, k, w))
+        return 0;
+    unsigned e = tv_c(v, k + strlen(w));
+    return !is_letter(e) && e != '-' && e != ':';
+}
+
 /* Elements that run script, embed a document or redirect wherever they
- * stand, with the type they make the text. */
+ * stand, with the type they make the text: one case per first letter, so
+ * a flood of any one prefix costs a comparison or two. */
 static imsafe_type active_element(const struct tv *v, size_t k)
 {
-    static const char *const tags[] = {"script", "iframe", "object", "embed", "frame",
-                                       "frameset", "applet", "base", "portal", "math",
-                                       "hta:application", "xml:namespace", "import"};
-    unsigned c0 = tv_c(v, k), c1 = tv_c(v, k + 1);
-    if (!is_letter(c0) || !is_letter(c1))
-        return IMSAFE_TYPE_UNKNOWN; /* every tag starts with two letters */
-    unsigned c2 = tv_c(v, k + 2);
-    if (c0 == 's' && c1 == 'v' && c2 == 'g' && !is_letter(tv_c(v, k + 3)) &&
-        tv_c(v, k + 3) != '-')
-        return IMSAFE_TYPE_SVG;
-    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
-        if (c0 != (unsigned char)tags[i][0] || c1 != (unsigned char)tags[i][1] ||
-            c2 != (unsigned char)tags[i][2] || !tv_at(v, k, tags[i]))
-            continue;
-        size_t e = k + strlen(tags[i]);
-        if (!is_letter(tv_c(v, e)) && tv_c(v, e) != '-' && tv_c(v, e) != ':')
-            return IMSAFE_TYPE_HTML;
+    int html = 0;
+    switch (tv_c(v, k)) {
+    case 'a': html = tag_is(v, k, "applet"); break;
+    case 'b': html = tag_is(v, k, "base"); break;
+    case 'e': html = tag_is(v, k, "embed"); break;
+    case 'f': html = tag_is(v, k, "frame") || tag_is(v, k, "frameset"); break;
+    case 'h': html = tag_is(v, k, "hta:application"); break;
+    case 'i': html = tag_is(v, k, "iframe") || tag_is(v, k, "import"); break;
+    case 'm': html = tag_is(v, k, "math"); break;
+    case 'o': html = tag_is(v, k, "object"); break;
+    case 'p': html = tag_is(v, k, "portal"); break;
+    case 'x': html = tag_is(v, k, "xml:namespace"); break;
+    case 's':
+        if (tv_at(v, k, "svg") && tv_c(v, k + 3) != '-' && !is_letter(tv_c(v, k + 3)))
+            return IMSAFE_TYPE_SVG; /* "<svg:" is SVG too */
+        html = tag_is(v, k, "script");
+        break;
+    default: break;
     }
-    return IMSAFE_TYPE_UNKNOWN;
+    return html ? IMSAFE_TYPE_HTML : IMSAFE_TYPE_UNKNOWN;
 }
 
 /* Server-side openers after a '<' at k: PHP, ASP/ASP.NET, JSP, SSI,
@@ -649,13 +667,13 @@ static int server_opener(const struct tv *v, size_t k, int *asp_open)
         return one_of(c2, "@=!#:") || tv_at(v, k + 2, "--");
     case 'j':
         return tv_at(v, k + 2, "sp:");
-    case 'c':
-        if (c2 != 'f')
-            return 0;
-        for (size_t i = 0; i < sizeof cf / sizeof cf[0]; i++)
-            if (tv_at(v, k + 3, cf[i]))
+    case 'c': {
+        unsigned c3 = c2 == 'f' ? tv_c(v, k + 3) : 0;
+        for (size_t i = 0; is_letter(c3) && i < sizeof cf / sizeof cf[0]; i++)
+            if (c3 == (unsigned char)cf[i][0] && tv_at(v, k + 3, cf[i]))
                 return 1;
         return 0;
+    }
     case '!':
         if (!tv_at(v, k + 2, "--#"))
             return 0;
