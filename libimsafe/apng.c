@@ -90,12 +90,6 @@ static int is_type(const uint8_t *t, const char *name)
     return memcmp(t, name, 4) == 0;
 }
 
-static unsigned bits_per_pixel(unsigned color, unsigned depth)
-{
-    static const uint8_t channels[7] = {1, 0, 3, 1, 2, 0, 4};
-    return color <= 6 ? channels[color] * depth : 0;
-}
-
 /* Bytes of filtered scanlines a frame's zlib stream inflates to exactly
  * (all seven Adam7 passes when interlaced).  w, h < 2^31, bpp <= 64: no
  * term overflows. */
@@ -263,7 +257,8 @@ static int walk(struct imsafe__job *job, struct anim *a)
 static uint64_t frame_need(const struct anim *a, const struct frame *f)
 {
     const struct imsafe__apng_src *s = a->s;
-    return filtered_size(f->w, f->h, bits_per_pixel(s->color, s->depth), s->interlace);
+    unsigned bpp = imsafe__png_bits_per_pixel(s->color, s->depth);
+    return filtered_size(f->w, f->h, bpp, s->interlace);
 }
 
 /*
@@ -453,28 +448,6 @@ static void libpng_failed(struct imsafe__pngio *io, const char *msg)
                        f->index, msg);
 }
 
-/* Every palette index names a PLTE entry; then indices go to the canonical
- * palette, and the padding bits of a short last byte are cleared (libpng
- * leaves stale bits there). */
-static int fix_row(const struct imsafe__apng_src *s, uint32_t w, uint8_t *row, size_t rowbytes)
-{
-    unsigned bpp = bits_per_pixel(s->color, s->depth);
-    if (s->color == 3) {
-        unsigned depth = s->depth, per_byte = 8 / depth, mask = (1u << depth) - 1;
-        for (uint32_t x = 0; x < w; x++) {
-            unsigned idx = (row[x / per_byte] >> (8 - depth * (x % per_byte + 1))) & mask;
-            if (idx >= (unsigned)s->plte_entries)
-                return -1;
-        }
-        if (s->lut != NULL)
-            imsafe__palette_remap(s->lut, row, rowbytes);
-    }
-    uint64_t bits = (uint64_t)w * bpp;
-    if (bits % 8 != 0)
-        row[rowbytes - 1] &= (uint8_t)(0xff00u >> (bits % 8));
-    return 0;
-}
-
 static png_bytep *alloc_rows(struct imsafe__job *job, uint32_t height, size_t rowbytes)
 {
     size_t total, ptrs;
@@ -525,8 +498,10 @@ static int recode_frame(struct frameio *fio, const struct imsafe__apng_src *s,
         goto done;
     png_read_image(rd, rows);
     png_read_end(rd, NULL);
+    const struct imsafe__png_rowfmt fmt = {.color = s->color, .depth = s->depth,
+                                           .plte_entries = s->plte_entries, .lut = s->lut};
     for (uint32_t y = 0; y < f->h; y++)
-        if (fix_row(s, f->w, rows[y], rowbytes) != 0) {
+        if (imsafe__png_fix_row(&fmt, rows[y], f->w, rowbytes) != 0) {
             imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
                            "frame %u: palette index beyond %d entries in row %u", fio->index,
                            s->plte_entries, y);

@@ -474,6 +474,26 @@ void imsafe__png_set_encoding(png_structp wr, const struct imsafe__job *job);
  * decodes and re-encodes each one after the default image and writes the
  * animated output into job->out.  0, or -1 when the job was rejected or
  * the allocator failed. */
+/* PNG rows (png_encode.c), one rule for png.c's image and apng.c's
+ * frames. */
+struct imsafe__png_rowfmt {
+    uint8_t color, depth;
+    int plte_entries;   /* colour type 3: the entries an index may name */
+    const uint8_t *lut; /* colour type 3: input to canonical indices (palette.c);
+                         * NULL when unchanged */
+};
+/* Bits per pixel from IHDR, 0 for a depth/colour combination the format
+ * forbids (PNG spec table 11.1). */
+unsigned imsafe__png_bits_per_pixel(unsigned color, unsigned depth);
+/* One decoded row of width pixels (rowbytes bytes) made canonical: every
+ * palette index must name a PLTE entry (-1 when one does not; libpng 1.6
+ * only warns, late, and misses index == num_palette), indices go to the
+ * canonical palette, and the padding bits after the last pixel of a short
+ * last byte are cleared (libpng keeps whatever the buffer held there, and
+ * stale memory must never reach an output: libvips CVE-2019-6976). */
+int imsafe__png_fix_row(const struct imsafe__png_rowfmt *f, uint8_t *row, uint32_t width,
+                        size_t rowbytes);
+
 struct imsafe__apng_src {
     uint32_t width, height;
     uint8_t depth, color, interlace;

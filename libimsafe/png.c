@@ -94,20 +94,6 @@ static int critical(const uint8_t *t)
     return (t[0] & 0x20) == 0;
 }
 
-/* Bits per pixel from IHDR, 0 for an invalid depth/colour combination
- * (PNG spec table 11.1). */
-static unsigned bits_per_pixel(unsigned color, unsigned depth)
-{
-    switch (color) {
-    case 0: return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16 ? depth : 0;
-    case 3: return depth == 1 || depth == 2 || depth == 4 || depth == 8 ? depth : 0;
-    case 2: return depth == 8 || depth == 16 ? 3 * depth : 0;
-    case 4: return depth == 8 || depth == 16 ? 2 * depth : 0;
-    case 6: return depth == 8 || depth == 16 ? 4 * depth : 0;
-    default: return 0;
-    }
-}
-
 /* ---------------------------------------------------------------- IHDR */
 
 static int check_limits(struct imsafe__job *job, const struct pngwalk *w)
@@ -141,7 +127,7 @@ static int walk_ihdr(struct imsafe__job *job, struct pngwalk *w, const uint8_t *
     if (w->width == 0 || w->height == 0 || w->width > CHUNK_MAX || w->height > CHUNK_MAX)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR, "invalid dimensions %u x %u",
                               w->width, w->height), -1;
-    if (bits_per_pixel(w->color, w->depth) == 0)
+    if (imsafe__png_bits_per_pixel(w->color, w->depth) == 0)
         return imsafe__reject(job, IMSAFE_R_MALFORMED_PNG_IHDR,
                               "invalid colour type %u with bit depth %u", w->color, w->depth), -1;
     if (d[10] != 0 || d[11] != 0 || w->interlace > 1)
@@ -530,7 +516,7 @@ static uint64_t filtered_size(const struct pngwalk *w)
 {
     static const uint8_t a7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
                                      {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
-    uint64_t bpp = bits_per_pixel(w->color, w->depth), total = 0;
+    uint64_t bpp = imsafe__png_bits_per_pixel(w->color, w->depth), total = 0;
     for (int i = 0; i < (w->interlace ? 7 : 1); i++) {
         uint64_t x0 = w->interlace ? a7[i][0] : 0, y0 = w->interlace ? a7[i][1] : 0;
         uint64_t dx = w->interlace ? a7[i][2] : 1, dy = w->interlace ? a7[i][3] : 1;
@@ -721,8 +707,7 @@ static int check_features(struct imsafe__job *job, const struct pngwalk *w)
 struct pngio {
     struct imsafe__pngio io; /* first: libpng's callbacks get &pio->io */
     const struct pngwalk *w;
-    const uint8_t *remap; /* palette rows: byte table to the canonical
-                           * indices (palette.c); NULL when unchanged */
+    struct imsafe__png_rowfmt fmt;
 };
 
 static imsafe_reason libpng_reason(const char *msg)
@@ -746,32 +731,6 @@ static void libpng_failed(struct imsafe__pngio *io, const char *msg)
         imsafe__reject(io->job, IMSAFE_R_MALFORMED_PNG, "libpng could not write: %s", msg);
     else
         imsafe__reject(io->job, libpng_reason(msg), "libpng: %s", msg);
-}
-
-/* Every palette index must name a PLTE entry.  libpng 1.6.39 only warns on
- * read, late, and misses index == num_palette; a decoder that trusts the
- * index reads past its palette.  width: of this row (an Adam7 pass's rows
- * are narrower). */
-static int check_indices(const struct pngwalk *w, const uint8_t *row, uint32_t width)
-{
-    unsigned depth = w->depth, per_byte = 8 / depth, mask = (1u << depth) - 1;
-    for (uint32_t x = 0; x < width; x++) {
-        unsigned shift = 8 - depth * (x % per_byte + 1);
-        unsigned idx = (row[x / per_byte] >> shift) & mask;
-        if (idx >= (unsigned)w->plte_entries)
-            return -1;
-    }
-    return 0;
-}
-
-/* Clear the bits past the last pixel of a row of sub-byte pixels.  libpng
- * keeps whatever the destination held there (png_combine_row's end mask),
- * and stale memory must never reach an output (libvips CVE-2019-6976). */
-static void mask_padding(const struct pngwalk *w, uint8_t *row, uint32_t width, size_t rowbytes)
-{
-    uint64_t bits = (uint64_t)width * bits_per_pixel(w->color, w->depth);
-    if (bits % 8 != 0)
-        row[rowbytes - 1] &= (uint8_t)(0xff00u >> (bits % 8));
 }
 
 /* ------------------------------------------------------------ writer */
@@ -848,17 +807,6 @@ static void write_header(png_structp wr, png_infop wi, struct imsafe__job *job,
 
 /* ------------------------------------------------------------ decoder */
 
-/* Input indices (checked above) to the canonical palette's; the padding
- * bits of a short last byte are cleared again, as the table maps them
- * too. */
-static void remap_row(const struct pngio *io, uint8_t *row, uint32_t width, size_t rowbytes)
-{
-    if (io->remap == NULL)
-        return;
-    imsafe__palette_remap(io->remap, row, rowbytes);
-    mask_padding(io->w, row, width, rowbytes);
-}
-
 /* Adam7 (PNG spec 8.2): each pass's first column and row, and its steps. */
 static const uint8_t adam7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4},
                                     {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
@@ -890,7 +838,7 @@ static void pass_size(const struct pngwalk *w, int p, uint32_t *pw, uint32_t *ph
 static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_bytep row)
 {
     const struct pngwalk *w = io->w;
-    unsigned bpp = bits_per_pixel(w->color, w->depth);
+    unsigned bpp = imsafe__png_bits_per_pixel(w->color, w->depth);
     for (int p = 0; p < (w->interlace ? 7 : 1); p++) {
         uint32_t pw, ph;
         pass_size(w, p, &pw, &ph);
@@ -901,12 +849,10 @@ static int stream_rows(struct pngio *io, png_structp rd, png_structp wr, png_byt
         for (uint32_t y = 0; y < ph; y++) {
             io->io.writing = 0;
             png_read_row(rd, row, NULL);
-            mask_padding(w, row, pw, rowbytes);
-            if (w->color == 3 && check_indices(w, row, pw) != 0)
+            if (imsafe__png_fix_row(&io->fmt, row, pw, rowbytes) != 0)
                 return imsafe__reject(io->io.job, IMSAFE_R_MALFORMED_PNG_PALETTE_INDEX,
                                       "palette index beyond %d entries in row %u of pass %d",
                                       w->plte_entries, y, p + 1), -1;
-            remap_row(io, row, pw, rowbytes);
             if (imsafe__work_charge(io->io.job, ((uint64_t)rowbytes + 1) * IMSAFE__WORK_PNG_BYTE,
                                     "PNG rows") != 0)
                 return -1;
@@ -926,7 +872,9 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
 {
     struct pngio pio = {.io = {.job = job, .src = job->in, .src_len = w->iend_end,
                                .dst = &job->out, .fail = libpng_failed},
-                        .w = w};
+                        .w = w,
+                        .fmt = {.color = w->color, .depth = w->depth,
+                                .plte_entries = w->plte_entries}};
     struct imsafe__pngio *io = &pio.io;
     png_structp volatile rd = NULL, wr = NULL;
     png_infop volatile ri = NULL, wi = NULL;
@@ -941,7 +889,7 @@ static int rebuild(struct imsafe__job *job, const struct pngwalk *w)
             job->internal_error = 1;
             return -1;
         }
-        pio.remap = pal.identity ? NULL : lut;
+        pio.fmt.lut = pal.identity ? NULL : lut;
     }
 
     rd = imsafe__png_new_reader(io);

@@ -189,6 +189,48 @@ void imsafe__png_set_encoding(png_structp wr, const struct imsafe__job *job)
     }
 }
 
+/* ------------------------------------------------------------- rows */
+
+unsigned imsafe__png_bits_per_pixel(unsigned color, unsigned depth)
+{
+    switch (color) {
+    case 0: return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16 ? depth : 0;
+    case 3: return depth == 1 || depth == 2 || depth == 4 || depth == 8 ? depth : 0;
+    case 2: return depth == 8 || depth == 16 ? 3 * depth : 0;
+    case 4: return depth == 8 || depth == 16 ? 2 * depth : 0;
+    case 6: return depth == 8 || depth == 16 ? 4 * depth : 0;
+    default: return 0;
+    }
+}
+
+static int indices_in_range(const struct imsafe__png_rowfmt *f, const uint8_t *row,
+                            uint32_t width)
+{
+    unsigned depth = f->depth, per_byte = 8 / depth, mask = (1u << depth) - 1;
+    for (uint32_t x = 0; x < width; x++) {
+        unsigned shift = 8 - depth * (x % per_byte + 1);
+        if (((row[x / per_byte] >> shift) & mask) >= (unsigned)f->plte_entries)
+            return 0;
+    }
+    return 1;
+}
+
+int imsafe__png_fix_row(const struct imsafe__png_rowfmt *f, uint8_t *row, uint32_t width,
+                        size_t rowbytes)
+{
+    if (f->color == 3) {
+        if (!indices_in_range(f, row, width))
+            return -1;
+        if (f->lut != NULL)
+            imsafe__palette_remap(f->lut, row, rowbytes); /* padding bits too: cleared below */
+    }
+    /* width < 2^31, bpp <= 64: no overflow */
+    uint64_t bits = (uint64_t)width * imsafe__png_bits_per_pixel(f->color, f->depth);
+    if (bits % 8 != 0)
+        row[rowbytes - 1] &= (uint8_t)(0xff00u >> (bits % 8));
+    return 0;
+}
+
 /* ------------------------------------------------- the encoder helper */
 
 /* The canonical palette of the caller's (already range-checked) one. */
