@@ -31,6 +31,7 @@ IMSAFE_PYTHON=${IMSAFE_PYTHON:-/usr/bin/python3}
 IMSAFE_C_ICAP=${IMSAFE_C_ICAP:-$(command -v c-icap)}
 IMSAFE_SQUID=${IMSAFE_SQUID:-$(command -v squid || echo /usr/sbin/squid)}
 IMSAFE_ICAP_MODULE=$BUILDDIR/icap/.libs/srv_imsafe.so
+IMSAFE_WORKER=$BUILDDIR/tools/imsafe-worker
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 WRK=$(command -v wrk)
 for p in "$IMSAFE_C_ICAP" "$IMSAFE_SQUID" "$NGINX" "$WRK" "$IMSAFE_ICAP_MODULE"; do
@@ -114,18 +115,26 @@ squid_with() {
 printf 'label = "bench"\n' > "$W/policy"
 ICAP_ECHO_MODULE=$("${C_ICAP_CONFIG:-c-icap-config}" --modulesdir | sed 's,/*$,,')/srv_echo.so
 export ICAP_ECHO_MODULE
-# srv_echo in its default mode echoes every body back (ICAP 200).
-# Isolation is off: this libimsafe has none yet (the imsafe-iso row comes
-# with it).
-icap_cicap cicap "$W/policy" "ThreadsPerChild 32" "srv_imsafe.MaxBodyBytes 64M"
+# srv_echo in its default mode echoes every body back (ICAP 200).  Two
+# c-icap instances: srv_imsafe with isolation off, and with isolation on
+# (the service's default when libimsafe has it).
+icap_cicap cicap "$W/policy" "ThreadsPerChild 32" "srv_imsafe.MaxBodyBytes 64M" \
+    "srv_imsafe.Isolation off"
 CP=$CICAP_PORT
+CP_ISO=
+if [ -x "$IMSAFE_WORKER" ]; then
+    icap_cicap cicap-iso "$W/policy" "ThreadsPerChild 32" "srv_imsafe.MaxBodyBytes 64M" \
+        "srv_imsafe.Isolation on"
+    CP_ISO=$CICAP_PORT
+fi
 
 echo "== bench-icap: wrk -c$CONNS -d${SECS}s through Squid, nginx origin; $(date -u +%FT%TZ)"
-for setup in squid echo imsafe; do
+for setup in squid echo imsafe ${CP_ISO:+imsafe-iso}; do
     case $setup in
     squid) squid_with squid "" ;;
     echo) squid_with echo "icap://127.0.0.1:$CP/echo" ;;
     imsafe) squid_with imsafe "icap://127.0.0.1:$CP/srv_imsafe" ;;
+    imsafe-iso) squid_with imsafe-iso "icap://127.0.0.1:$CP_ISO/srv_imsafe" ;;
     esac
     for load in photo avatars pdf; do
         run_wrk "$setup/$load" "$W/$load.paths"
