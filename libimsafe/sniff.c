@@ -443,9 +443,10 @@ static int text_control(uint32_t c)
     return (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') || c == 0x7f;
 }
 
-/* Are the 8 bytes at p all printable ASCII (0x20-0x7e)?  Word-at-a-time:
- * the high bit of a byte in (x - 0x20...) & ~x is set for bytes below
- * 0x20, in x + 0x01... & ~x... for 0x7f, and in x itself above 0x7f. */
+/* Are the 8 bytes at p all printable ASCII (0x20-0x7e)?  Word-at-a-time
+ * (each test says whether any byte matches): a byte below 0x20 sets a
+ * high bit in (x - 0x20...) & ~x, a byte 0x7f in (y - 0x01...) & ~y with
+ * y = x ^ 0x7f..., and a byte above 0x7f in x itself. */
 static int printable8(const uint8_t *p)
 {
     const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
