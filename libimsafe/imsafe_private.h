@@ -466,14 +466,6 @@ void imsafe__png_strict_reader(png_structp rd, struct imsafe__pngio *io);
 void imsafe__png_set_encoding(png_structp wr, const struct imsafe__job *job);
 #endif
 
-/* APNG (apng.c): what png.c's walk established about an animated PNG,
- * first to imsafe__apng_check() (the frame walk and every limit, before
- * any pixel is decoded), then with png.c's still rebuild of the default
- * image (a whole PNG in still[0..still_len), made by libpng) to
- * imsafe__apng_rebuild().  apng.c walks the frames,
- * decodes and re-encodes each one after the default image and writes the
- * animated output into job->out.  0, or -1 when the job was rejected or
- * the allocator failed. */
 /* PNG rows (png_encode.c), one rule for png.c's image and apng.c's
  * frames. */
 struct imsafe__png_rowfmt {
@@ -494,6 +486,14 @@ unsigned imsafe__png_bits_per_pixel(unsigned color, unsigned depth);
 int imsafe__png_fix_row(const struct imsafe__png_rowfmt *f, uint8_t *row, uint32_t width,
                         size_t rowbytes);
 
+/* APNG (apng.c): what png.c's walk established about an animated PNG,
+ * first to imsafe__apng_check() (the frame walk and every limit, before
+ * any pixel is decoded), then with png.c's still rebuild of the default
+ * image (a whole PNG in still[0..still_len), made by libpng) to
+ * imsafe__apng_rebuild().  apng.c walks the frames,
+ * decodes and re-encodes each one after the default image and writes the
+ * animated output into job->out.  0, or -1 when the job was rejected or
+ * the allocator failed. */
 struct imsafe__apng_src {
     uint32_t width, height;
     uint8_t depth, color, interlace;

@@ -887,8 +887,7 @@ static imsafe_type active_anywhere(const struct tv *v)
         if (line_start && server_directive(v, k))
             return IMSAFE_TYPE_SCRIPT;
         line_start = c == '\n' || c == '\r';
-        if (c == '<' && (is_letter(tv_c(v, k + 1)) || tv_c(v, k + 1) == '?' ||
-                         tv_c(v, k + 1) == '%' || tv_c(v, k + 1) == '!')) {
+        if (c == '<' && (is_letter(tv_c(v, k + 1)) || one_of(tv_c(v, k + 1), "?%!"))) {
             /* every opener and element starts so: a flood of '<' or of
              * "<<" costs one look at the next unit */
             if (server_opener(v, k, &asp_open))
