@@ -43,7 +43,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sha2.h>
+#include <openssl/evp.h>
 
 #include "c-icap.h"
 #include "service.h"
@@ -631,20 +631,36 @@ static void notes_text(const imsafe_result *res, char *out, size_t size)
         snprintf(out, size, "-");
 }
 
+#define SHA256_HEX_SIZE 65 /* 64 hex digits and a NUL */
+
+/* The SHA-256 of len bytes at p in lower-case hex; "-" if OpenSSL fails
+ * (out of memory), so that the log line is still written. */
+static void sha256_hex(const void *p, size_t len, char hex[SHA256_HEX_SIZE])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(p, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+        snprintf(hex, SHA256_HEX_SIZE, "-");
+        return;
+    }
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
 /* One log line per judged payload, in key=value form for a SIEM.  No
  * claimed name (input bytes); the hashes identify the payload. */
 static void log_payload(const struct req_data *d, const void *in, size_t in_len,
                         const imsafe_result *res, const char *part)
 {
-    char sha_in[SHA256_DIGEST_STRING_LENGTH], sha_out[SHA256_DIGEST_STRING_LENGTH];
+    char sha_in[SHA256_HEX_SIZE], sha_out[SHA256_HEX_SIZE];
     char notes[512];
     size_t out_len = 0;
     const void *out = imsafe_result_output(res, &out_len);
     imsafe_reason r = imsafe_result_reason(res);
 
-    SHA256Data(in, in_len, sha_in);
+    sha256_hex(in, in_len, sha_in);
     if (out != NULL)
-        SHA256Data(out, out_len, sha_out);
+        sha256_hex(out, out_len, sha_out);
     else
         snprintf(sha_out, sizeof sha_out, "-");
     notes_text(res, notes, sizeof notes);

@@ -102,6 +102,14 @@ if [ "$code" = 200 ] && grep -qi '^X-Imsafe-Verdict: sanitized; type=jpeg' "$W/o
 else
     bad "download: photo ($code)"
 fi
+# the verdict line names both bodies by their SHA-256, as sha256sum does
+sum_in=$(sha256sum < "$S/photo.jpg" | cut -c1-64)
+sum_out=$(sha256sum < "$W/out/photo.jpg" | cut -c1-64)
+if grep -q "verdict=sanitized .*sha256_in=$sum_in sha256_out=$sum_out " "$W/cicap/server.log"; then
+    ok "log: the photo's line carries the SHA-256 of its input and output"
+else
+    bad "log: no line with sha256_in=$sum_in sha256_out=$sum_out"
+fi
 code=$(get "$O/gz/photo.jpg" photo.gz.jpg)
 if [ "$code" = 200 ] && ! grep -qi '^Content-Encoding' "$W/out/photo.gz.jpg.h" &&
     "$IMSAFE_PYTHON" "$IMSAFE_SRCDIR/tests/icap/verify.py" photo "$W/out/photo.gz.jpg" "$S/photo.jpg"; then
