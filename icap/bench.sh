@@ -10,10 +10,20 @@
 #   imsafe         Squid + srv_imsafe, isolation off
 #   imsafe-iso     Squid + srv_imsafe, isolation on (when libimsafe has it)
 #
+# Debian 12's srv_echo (c-icap 0.5.10) has no echo.Mode: it answers every
+# other request with a 204 after the preview and echoes the rest, so its
+# figures are those of half an echo.
+#
 # for the 12 MP photo and the 200 avatars of ../shared/bench's set
 # (make-set.sh; BENCH_SET=DIR names a ready one), plus a passed type (a
-# 100 KiB PDF).  Also imsafe-check's own time for the photo and for the
-# avatars, the part of the cost that is the sanitize itself.
+# 100 KiB PDF), each twice: downloaded (GET, RESPMOD) and uploaded (PUT to
+# nginx's WebDAV, REQMOD).  Also imsafe-check's own time for the photo and
+# for the avatars, the part of the cost that is the sanitize itself.
+#
+# Downloads over 64 KiB do not complete through Debian 12's Squid 5.7 with
+# a service that answers after the whole body (imsafe-icap(8), BUGS): the
+# photo and PDF download rows show it.  Uploads do not meet that bug and
+# measure the same service on the same bodies.
 #
 # Environment: BENCH_CONNS (16), BENCH_SECS (10), BENCH_SET.
 # Needs: nginx, wrk, c-icap, squid (Debian: nginx-light or nginx, wrk,
@@ -41,7 +51,9 @@ if [ ! -f "$SET/MANIFEST.tsv" ]; then
     bash "$SRCDIR/../shared/bench/make-set.sh" "$SET" || exit 2
 fi
 rm -rf "$W"
-mkdir -p "$W/www/avatars"
+mkdir -p "$W/www/avatars" "$W/www/up"
+# nginx's workers (not root) write the uploads
+chmod 777 "$W/www/up"
 . "$SRCDIR/tests/icap/lib.sh"
 trap 'icap_stop_all' EXIT
 trap 'exit 1' INT TERM HUP PIPE
@@ -68,7 +80,12 @@ http {
     fastcgi_temp_path $W/nginx/fastcgi;
     uwsgi_temp_path $W/nginx/uwsgi;
     scgi_temp_path $W/nginx/scgi;
-    server { listen 127.0.0.1:$NGINX_PORT; root $W/www; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $W/www;
+        # uploads: the whole body is read and stored before the answer
+        location /up/ { dav_methods PUT; client_max_body_size 64m; }
+    }
 }
 EOF
 "$NGINX" -c "$W/nginx/nginx.conf" -p "$W/nginx" &
@@ -86,15 +103,36 @@ request = function()
     return wrk.format("GET", paths[i])
 end
 EOF
+# the same for uploads: PUT of each file's bytes to /up/ (files read once)
+cat > "$W/put.lua" <<'EOF'
+local ups, i = {}, 0
+for line in io.lines(os.getenv("BENCH_PATHS")) do
+    local url, file, ctype = line:match("^(%S+) (%S+) (%S+)$")
+    local f = assert(io.open(file, "rb"))
+    ups[#ups + 1] = {url, f:read("*a"), ctype}
+    f:close()
+end
+request = function()
+    i = i % #ups + 1
+    return wrk.format("PUT", ups[i][1], {["Content-Type"] = ups[i][3]}, ups[i][2])
+end
+EOF
 echo "$O/photo-12mp.jpg" > "$W/photo.paths"
 echo "$O/doc.pdf" > "$W/pdf.paths"
 for f in "$W"/www/avatars/*.jpg; do echo "$O/avatars/$(basename "$f")"; done > "$W/avatars.paths"
+echo "$O/up/photo-12mp.jpg $W/www/photo-12mp.jpg image/jpeg" > "$W/photo-up.paths"
+echo "$O/up/doc.pdf $W/www/doc.pdf application/pdf" > "$W/pdf-up.paths"
+for f in "$W"/www/avatars/*.jpg; do
+    echo "$O/up/$(basename "$f") $f image/jpeg"
+done > "$W/avatars-up.paths"
 
-# run_wrk LABEL PATHS: one line "label rps p50 p99 errors"
+# run_wrk LABEL PATHS [SCRIPT]: one line "label rps p50 p99 errors".  A
+# request may take 30 s before it counts as an error (wrk's default, 2 s,
+# is shorter than a queue of photos behind a busy service).
 run_wrk() {
-    f=$(echo "$1" | tr / -)
-    BENCH_PATHS=$2 "$WRK" -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$W/paths.lua" \
-        "http://127.0.0.1:$SQUID_PORT/" > "$W/wrk.$f.txt" 2>&1
+    f=$(echo "$1" | tr ' /' '--')
+    BENCH_PATHS=$2 "$WRK" -t2 -c"${RUN_CONNS:-$CONNS}" -d"${SECS}s" --timeout 30s --latency \
+        -s "$W/${3:-paths.lua}" "http://127.0.0.1:$SQUID_PORT/" > "$W/wrk.$f.txt" 2>&1
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$W/wrk.$f.txt")
     p50=$(awk '$1 == "50%" { print $2 }' "$W/wrk.$f.txt")
     p99=$(awk '$1 == "99%" { print $2 }' "$W/wrk.$f.txt")
@@ -102,10 +140,13 @@ run_wrk() {
     printf '%-26s %9s rps  p50 %9s  p99 %9s  %s\n' "$1" "$rps" "$p50" "$p99" "${errs:-no errors}"
 }
 
-# squid_with NAME SERVICE: Squid with RESPMOD to SERVICE (empty: no ICAP)
+# squid_with NAME SERVICE: Squid with RESPMOD and REQMOD to SERVICE
+# (empty: no ICAP)
 squid_with() {
     if [ -n "$2" ]; then
-        printf 'icap_service svc respmod_precache %s bypass=off\nadaptation_access svc allow all\n' "$2"
+        printf 'icap_service svc respmod_precache %s bypass=off\n' "$2"
+        printf 'icap_service svcreq reqmod_precache %s bypass=off\n' "$2"
+        printf 'adaptation_access svc allow all\nadaptation_access svcreq allow all\n'
     else
         printf 'icap_enable off\n'
     fi > "$W/$1.icap.conf"
@@ -115,8 +156,7 @@ squid_with() {
 printf 'label = "bench"\n' > "$W/policy"
 ICAP_ECHO_MODULE=$("${C_ICAP_CONFIG:-c-icap-config}" --modulesdir | sed 's,/*$,,')/srv_echo.so
 export ICAP_ECHO_MODULE
-# srv_echo in its default mode echoes every body back (ICAP 200).  Two
-# c-icap instances: srv_imsafe with isolation off, and with isolation on
+# Two c-icap instances: srv_imsafe with isolation off, and with isolation on
 # (the service's default when libimsafe has it).
 icap_cicap cicap "$W/policy" "ThreadsPerChild 32" "srv_imsafe.MaxBodyBytes 64M" \
     "srv_imsafe.Isolation off"
@@ -138,18 +178,34 @@ for setup in squid echo imsafe ${CP_ISO:+imsafe-iso}; do
     esac
     for load in photo avatars pdf; do
         run_wrk "$setup/$load" "$W/$load.paths"
+        run_wrk "$setup/$load up" "$W/$load-up.paths" put.lua
     done
+    # with BENCH_CONNS clients a queue of photos forms behind the two
+    # cores (latency = clients / throughput); two clients, one per core,
+    # show the latency of one photo
+    RUN_CONNS=2 run_wrk "$setup/photo up -c2" "$W/photo-up.paths" put.lua
     icap_kill "$SQUID_PID"
     wait "$SQUID_PID" 2>/dev/null
 done
 
-# the sanitize alone: imsafe-check on the same files, one process each
-CHECK=$BUILDDIR/tools/imsafe-check
-t0=$(date +%s.%N)
-"$CHECK" "$W/www/photo-12mp.jpg" >/dev/null 2>&1
-t1=$(date +%s.%N)
-"$CHECK" "$W"/www/avatars/*.jpg >/dev/null 2>&1
-t2=$(date +%s.%N)
-awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
-    printf "imsafe-check alone: photo %.0f ms; 200 avatars %.0f ms in one process (%.1f ms each)\n",
-        (b - a) * 1000, (c - b) * 1000, (c - b) * 1000 / 200 }'
+# the sanitize alone: imsafe-check on the same files (the real binary, not
+# libtool's wrapper script), wall time, best of three
+CHECK=$BUILDDIR/tools/.libs/imsafe-check
+[ -x "$CHECK" ] || CHECK=$BUILDDIR/tools/imsafe-check
+export LD_LIBRARY_PATH="$BUILDDIR/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+best_ms() {
+    best=
+    for _ in 1 2 3; do
+        t0=$(date +%s%N)
+        "$CHECK" "$@" >/dev/null 2>&1
+        t=$((($(date +%s%N) - t0) / 1000000))
+        [ -n "$best" ] && [ "$best" -le "$t" ] || best=$t
+    done
+    echo "$best"
+}
+ph=$(best_ms "$W/www/photo-12mp.jpg")
+av=$(best_ms "$W"/www/avatars/*.jpg)
+pdf=$(best_ms "$W/www/doc.pdf")
+awk -v a="$ph" -v b="$av" -v c="$pdf" 'BEGIN {
+    printf "imsafe-check alone (best of 3): photo %d ms; 200 avatars %d ms in one process (%.1f ms each); PDF %d ms\n",
+        a, b, b / 200, c }'
