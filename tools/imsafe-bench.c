@@ -23,6 +23,12 @@
  *       output gate): a 1x1 PNG followed by 99 MB of '<', of "PK", of "<?",
  *       of zero bytes and of text; prints the median CPU time and MB/s of
  *       tail (a figure, no target)
+ *   imsafe-bench [-n RUNS] --fork
+ *       the machine's cost of a process: fork a child that touches 0 or
+ *       256 fresh pages (1 MiB) and exits, and wait for it, 200 times a
+ *       run; prints the median wall time and CPU (parent and child) per
+ *       child.  The least that isolation's one process per payload adds
+ *       to a payload (a figure, no target)
  *   imsafe-bench --exec CMD [ARG]...
  *       run CMD as a child (stdin, stdout and stderr on /dev/null) and print
  *       "WALL_MS MAXRSS_KIB STATUS CPU_MS": wall time from fork to wait4(),
@@ -432,6 +438,65 @@ static int cmd_exec(char **argv)
     return 0;
 }
 
+/* ------------------------------------------------------------ --fork */
+
+#define FORKS_PER_RUN 200
+
+/* One child: touch `pages` fresh pages, exit.  0, or -1 (fork failed or
+ * the child did not exit 0). */
+static int fork_one(size_t pages)
+{
+    int status = 0;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (pages > 0) {
+            char *m = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED)
+                _exit(1);
+            for (size_t i = 0; i < pages; i++)
+                m[i * 4096] = 1;
+        }
+        _exit(0);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static double children_cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return ((double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
+            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3);
+}
+
+static int cmd_fork(const struct opts *o)
+{
+    static const size_t pages[] = {0, 256};
+    printf("%-28s %10s %10s\n", "one process (per child)", "wall ms", "cpu ms");
+    for (size_t k = 0; k < sizeof pages / sizeof pages[0]; k++) {
+        double wall[MAX_RUNS], cpu[MAX_RUNS];
+        for (int run = 0; run < o->runs; run++) {
+            double t0 = now_ns(), c0 = cpu_ns() + children_cpu_ns();
+            for (int i = 0; i < FORKS_PER_RUN; i++)
+                if (fork_one(pages[k]) != 0) {
+                    perror("imsafe-bench: fork");
+                    return EXIT_USAGE;
+                }
+            wall[run] = (now_ns() - t0) / FORKS_PER_RUN;
+            cpu[run] = (cpu_ns() + children_cpu_ns() - c0) / FORKS_PER_RUN;
+        }
+        printf("fork+exit+wait, %3zu pages  %10.3f %10.3f\n", pages[k],
+               median(wall, o->runs) / 1e6, median(cpu, o->runs) / 1e6);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ bombs */
 
 struct mem {
@@ -755,6 +820,7 @@ static int usage(void)
           "       imsafe-bench [-s STATEMENT]... --one MODE FILE [OUT]\n"
           "       imsafe-bench [-n RUNS] [--tsv] --bombs\n"
           "       imsafe-bench [-n RUNS] --scan\n"
+          "       imsafe-bench [-n RUNS] --fork\n"
           "       imsafe-bench --exec CMD [ARG]...\n"
           "MODE: default | lossless | pixels (JPEG mode); -s adds a policy line\n",
           stderr);
@@ -786,6 +852,8 @@ int main(int argc, char **argv)
         return cmd_bombs(&o);
     if (strcmp(cmd, "--scan") == 0 && i + 1 == argc)
         return cmd_scan(&o);
+    if (strcmp(cmd, "--fork") == 0 && i + 1 == argc)
+        return cmd_fork(&o);
     if (strcmp(cmd, "--one") == 0 && (argc - i == 3 || argc - i == 4))
         return cmd_one(&o, argv[i + 1], argv[i + 2], argc - i == 4 ? argv[i + 3] : NULL);
     if (strcmp(cmd, "--batch") == 0 && argc - i >= 3)
