@@ -66,6 +66,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <pthread.h>
@@ -978,6 +979,10 @@ static void lock_down(int fd, imsafe_ctx *ctx)
     /* an output over RLIMIT_FSIZE fails its write instead of killing */
     signal(SIGXFSZ, SIG_IGN);
     warm_up(ctx);
+    /* give back the warm-up's free heap: a worker then faults in fresh
+     * pages where it would have copied the zygote's (a copy-on-write
+     * fault also flushes the TLB, a hypercall on a paravirtualized VM) */
+    malloc_trim(0);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || load_filter(1) != 0)
         goto refuse;
     send_ready(fd, READY_OK);
