@@ -71,11 +71,15 @@ static int lossy(const uint8_t *p, size_t n)
     return any;
 }
 
-static void config(WebPConfig *c, int is_lossy, float q)
+/* libimsafe's settings (libimsafe/webp.c): lossy canvases over 4 MP at
+ * method 2 */
+static void config(WebPConfig *c, int is_lossy, float q, uint64_t pixels)
 {
     WebPConfigInit(c);
     if (is_lossy) {
         c->quality = q;
+        if (pixels > (4u << 20))
+            c->method = 2;
     } else {
         c->lossless = 1;
         c->exact = 1;
@@ -91,7 +95,7 @@ static int still(const uint8_t *in, size_t n, float q, const char *out)
     WebPMemoryWriter mw;
     if (rgba == NULL)
         return 0;
-    config(&c, lossy(in, n), q);
+    config(&c, lossy(in, n), q, (uint64_t)w * (uint64_t)h);
     WebPPictureInit(&pic);
     WebPMemoryWriterInit(&mw);
     pic.width = w;
@@ -126,7 +130,7 @@ static int anim(const uint8_t *in, size_t n, float q, const char *out)
     eopt.anim_params.bgcolor = info.bgcolor;
     WebPAnimEncoder *enc =
         WebPAnimEncoderNew((int)info.canvas_width, (int)info.canvas_height, &eopt);
-    config(&c, lossy(in, n), q);
+    config(&c, lossy(in, n), q, (uint64_t)info.canvas_width * info.canvas_height);
     WebPPictureInit(&pic);
     pic.width = (int)info.canvas_width;
     pic.height = (int)info.canvas_height;
