@@ -404,6 +404,13 @@ done:
 
 /* ------------------------------------------------------------ --exec */
 
+/* User plus system CPU time of a rusage, in ns. */
+static double rusage_cpu_ns(const struct rusage *ru)
+{
+    return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e9 +
+           (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e3;
+}
+
 static int cmd_exec(char **argv)
 {
     struct rusage ru;
@@ -431,10 +438,8 @@ static int cmd_exec(char **argv)
         }
     double dt = now_ns() - t0;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
     /* Linux reports ru_maxrss in KiB */
-    printf("%.3f %ld %d %.3f\n", dt / 1e6, ru.ru_maxrss, code, cpu);
+    printf("%.3f %ld %d %.3f\n", dt / 1e6, ru.ru_maxrss, code, rusage_cpu_ns(&ru) / 1e6);
     return 0;
 }
 
@@ -471,8 +476,7 @@ static double children_cpu_ns(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
-    return ((double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
-            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3);
+    return rusage_cpu_ns(&ru);
 }
 
 static int cmd_fork(const struct opts *o)
