@@ -8,6 +8,9 @@
  * The trailing-bytes verdict shared by the image formats (what follows
  * IEND / EOI / the GIF trailer) lives in scan.c with the one scanner.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <string.h>
 #include <strings.h>
 
@@ -349,13 +352,28 @@ static uint32_t tv_raw(const struct tv *v, size_t k)
     return v->be ? be32(q) : le32(q);
 }
 
+/* A byte as matching sees it: ASCII in lower case, 0x80 from 0x80 up. */
+#define X4(b) (b), (b) + 1, (b) + 2, (b) + 3
+#define X16(b) X4(b), X4((b) + 4), X4((b) + 8), X4((b) + 12)
+#define HIGH4 0x80, 0x80, 0x80, 0x80
+#define HIGH16 HIGH4, HIGH4, HIGH4, HIGH4
+static const uint8_t folded[] = {
+    X16(0x00), X16(0x10), X16(0x20), X16(0x30), 0x40,
+    X16(0x61), X4(0x71), X4(0x75), 0x79, 0x7a, /* 'A'-'Z' as 'a'-'z' */
+    0x5b, 0x5c, 0x5d, 0x5e, 0x5f, X16(0x60), X16(0x70),
+    HIGH16, HIGH16, HIGH16, HIGH16, HIGH16, HIGH16, HIGH16, HIGH16,
+};
+typedef char folded_covers_bytes[sizeof folded == 256 ? 1 : -1];
+
 /* The unit at k for matching: ASCII lower case, 0x80 for anything else, 0
  * past the end. */
 static inline unsigned tv_c(const struct tv *v, size_t k)
 {
     if (k >= v->n)
         return 0;
-    uint32_t c = v->unit == 1 ? v->p[k] : tv_raw(v, k);
+    if (v->unit == 1)
+        return folded[v->p[k]];
+    uint32_t c = tv_raw(v, k);
     return c >= 0x80 ? 0x80 : ascii_lower((unsigned char)c);
 }
 
@@ -508,25 +526,34 @@ static int tv_is_text(const struct tv *v)
 /* White space (form feed included) and further byte order marks. */
 static size_t tv_skip_space(const struct tv *v, size_t k)
 {
-    for (;;) {
-        if (k < v->n && is_space(tv_c(v, k)))
-            k++;
-        else if (v->unit == 1 && k < v->n && v->p[k] == 0xef &&
-                 at(v->p, v->n, k, "\xef\xbb\xbf", 3))
+    if (v->unit == 1) { /* UTF-8: bytes, no decoding */
+        for (;;) {
+            while (k < v->n && is_space(v->p[k]))
+                k++;
+            if (k >= v->n || v->p[k] != 0xef || !at(v->p, v->n, k, "\xef\xbb\xbf", 3))
+                return k;
             k += 3;
-        else if (v->unit > 1 && k < v->n && tv_raw(v, k) == 0xfeff)
-            k++;
-        else
-            return k;
+        }
     }
+    while (k < v->n && (is_space(tv_c(v, k)) || tv_raw(v, k) == 0xfeff))
+        k++;
+    return k;
 }
 
 /* The unit after the first w at or after k, or n. */
 static size_t tv_past(const struct tv *v, size_t k, const char *w)
 {
+    size_t len = strlen(w), caseless = 1;
+    for (size_t i = 0; i < len; i++)
+        caseless &= !is_letter((unsigned char)w[i]);
+    if (v->unit == 1 && caseless && k < v->n) {
+        /* UTF-8 and no letter in w: the bytes themselves ("-->", ">") */
+        const uint8_t *q = memmem(v->p + k, v->n - k, w, len);
+        return q != NULL ? (size_t)(q - v->p) + len : v->n;
+    }
     for (; k < v->n; k++)
         if (tv_c(v, k) == (unsigned char)w[0] && tv_at(v, k, w))
-            return k + strlen(w);
+            return k + len;
     return v->n;
 }
 
@@ -622,12 +649,13 @@ static int tag_is(const struct tv *v, size_t k, const char *w)
 }
 
 /* Elements that run script, embed a document or redirect wherever they
- * stand, with the type they make the text: one case per first letter, so
- * a flood of any one prefix costs a comparison or two. */
-static imsafe_type active_element(const struct tv *v, size_t k)
+ * stand (the name at k, c its first unit), with the type they make the
+ * text: one case per first letter, so a flood of any one prefix costs a
+ * comparison or two. */
+static imsafe_type active_element(const struct tv *v, size_t k, unsigned c)
 {
     int html = 0;
-    switch (tv_c(v, k)) {
+    switch (c) {
     case 'a': html = tag_is(v, k, "applet"); break;
     case 'b': html = tag_is(v, k, "base"); break;
     case 'e': html = tag_is(v, k, "embed"); break;
@@ -648,40 +676,62 @@ static imsafe_type active_element(const struct tv *v, size_t k)
     return html ? IMSAFE_TYPE_HTML : IMSAFE_TYPE_UNKNOWN;
 }
 
-/* Server-side openers after a '<' at k: PHP, ASP/ASP.NET, JSP, SSI,
- * ColdFusion.  *asp_open is set by "<% " (an ASP block when "%>" follows). */
-static int server_opener(const struct tv *v, size_t k, int *asp_open)
+/* Is one of the words at k?  The first unit is read once: a flood of
+ * any prefix costs a comparison per word. */
+static int any_at(const struct tv *v, size_t k, const char *const *w, size_t nw)
+{
+    unsigned c = tv_c(v, k);
+    for (size_t i = 0; is_letter(c) && i < nw; i++)
+        if (c == (unsigned char)w[i][0] && tv_at(v, k, w[i]))
+            return 1;
+    return 0;
+}
+
+/* An SSI directive ("<!--#" and an element name, ended) at k + 5. */
+static int ssi_directive(const struct tv *v, size_t k)
+{
+    static const char *const ssi[] = {"exec", "include", "echo", "config", "set", "printenv",
+                                      "fsize", "flastmod", "if", "elif", "else", "endif"};
+    unsigned c = tv_c(v, k + 5);
+    for (size_t i = 0; is_letter(c) && i < sizeof ssi / sizeof ssi[0]; i++)
+        if (c == (unsigned char)ssi[i][0] && tv_at(v, k + 5, ssi[i]) &&
+            !is_letter(tv_c(v, k + 5 + strlen(ssi[i]))))
+            return 1;
+    return 0;
+}
+
+/* Server-side openers after a '<' at k, c1 the unit after it: PHP,
+ * ASP/ASP.NET, JSP, SSI, ColdFusion.  *asp_open is set by "<% " (an ASP
+ * block when "%>" follows). */
+static int server_opener(const struct tv *v, size_t k, unsigned c1, int *asp_open)
 {
     static const char *const cf[] = {"script", "execute", "output", "set",    "include",
                                      "file",   "object",  "invoke", "http",   "query"};
-    static const char *const ssi[] = {"exec", "include", "echo", "config", "set", "printenv",
-                                      "fsize", "flastmod", "if", "elif", "else", "endif"};
-    unsigned c2 = tv_c(v, k + 2);
     /* one family per character after the '<', so a flood of any one
      * opener's prefix costs a few comparisons */
-    switch (tv_c(v, k + 1)) {
-    case '?':
-        return tv_at(v, k + 2, "php") || c2 == '=';
+    switch (c1) {
+    case '?': {
+        unsigned c2 = tv_c(v, k + 2);
+        return c2 == '=' || (c2 == 'p' && tv_at(v, k + 2, "php"));
+    }
     case '%':
-        if (is_space(c2))
+        switch (tv_c(v, k + 2)) {
+        case '@': case '=': case '!': case '#': case ':':
+            return 1; /* directives, expressions, declarations, data binding */
+        case '-':
+            return tv_at(v, k + 2, "--");
+        case ' ': case '\t': case '\r': case '\n': case '\f':
             *asp_open = 1; /* "<% " is a block when "%>" follows */
-        return one_of(c2, "@=!#:") || tv_at(v, k + 2, "--");
+            return 0;
+        default:
+            return 0;
+        }
     case 'j':
         return tv_at(v, k + 2, "sp:");
-    case 'c': {
-        unsigned c3 = c2 == 'f' ? tv_c(v, k + 3) : 0;
-        for (size_t i = 0; is_letter(c3) && i < sizeof cf / sizeof cf[0]; i++)
-            if (c3 == (unsigned char)cf[i][0] && tv_at(v, k + 3, cf[i]))
-                return 1;
-        return 0;
-    }
+    case 'c':
+        return tv_c(v, k + 2) == 'f' && any_at(v, k + 3, cf, sizeof cf / sizeof cf[0]);
     case '!':
-        if (!tv_at(v, k + 2, "--#"))
-            return 0;
-        for (size_t i = 0; i < sizeof ssi / sizeof ssi[0]; i++)
-            if (tv_at(v, k + 5, ssi[i]) && !is_letter(tv_c(v, k + 5 + strlen(ssi[i]))))
-                return 1;
-        return 0;
+        return tv_at(v, k + 2, "--#") && ssi_directive(v, k);
     default:
         return 0;
     }
@@ -697,8 +747,12 @@ static int server_directive(const struct tv *v, size_t k)
                                        "options +execcgi", "options +includes"};
     while (tv_c(v, k) == ' ' || tv_c(v, k) == '\t')
         k++;
-    if (!one_of(tv_c(v, k), "asfpo<"))
+    switch (tv_c(v, k)) {
+    case 'a': case 's': case 'f': case 'p': case 'o': case '<':
+        break;
+    default:
         return 0; /* no directive starts so: a flood of short lines costs one look */
+    }
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         size_t e = k + strlen(dirs[i]);
         if (tv_at(v, k, dirs[i]) && (tv_c(v, e) == ' ' || tv_c(v, e) == '\t'))
@@ -787,9 +841,11 @@ struct attr {
 static size_t read_attr(const struct tv *v, size_t k, struct attr *a)
 {
     a->name = k;
-    while (k < v->n && !is_space(tv_c(v, k)) && tv_c(v, k) != '/' && tv_c(v, k) != '>' &&
-           (tv_c(v, k) != '=' || k == a->name))
-        k++;
+    for (; k < v->n; k++) {
+        unsigned c = tv_c(v, k);
+        if (is_space(c) || c == '/' || c == '>' || (c == '=' && k != a->name))
+            break;
+    }
     a->name_len = k - a->name;
     a->value = a->value_end = k;
     size_t j = tv_skip_space(v, k);
@@ -819,17 +875,30 @@ static int attr_is(const struct tv *v, const struct attr *a, const char *w)
 /* The verdict on one attribute of element `tag` (name at tag). */
 static imsafe_type judge_attr(const struct tv *v, size_t tag, const struct attr *a)
 {
-    if (a->name_len > 2 && tv_at(v, a->name, "on") && is_letter(tv_c(v, a->name + 2)))
-        return IMSAFE_TYPE_HTML; /* an event handler */
-    if (attr_is(v, a, "formaction") || (tv_at(v, tag, "form") && attr_is(v, a, "action")) ||
-        (tv_at(v, tag, "link") && attr_is(v, a, "href")))
-        return IMSAFE_TYPE_HTML;
-    if (tv_at(v, tag, "meta") && attr_is(v, a, "http-equiv") &&
-        tv_at(v, tv_skip_space(v, a->value), "refresh"))
-        return IMSAFE_TYPE_HTML;
-    if (attr_is(v, a, "runat") && tv_at(v, a->value, "server"))
-        return IMSAFE_TYPE_SCRIPT;
-    if (a->value_end > a->value && script_url(v, a->value, a->value_end))
+    int html = 0;
+    switch (tv_c(v, a->name)) { /* the names that matter, by first letter */
+    case 'o': /* an event handler */
+        html = a->name_len > 2 && tv_at(v, a->name, "on") && is_letter(tv_c(v, a->name + 2));
+        break;
+    case 'f':
+        html = attr_is(v, a, "formaction");
+        break;
+    case 'a':
+        html = tv_at(v, tag, "form") && attr_is(v, a, "action");
+        break;
+    case 'h':
+        html = (tv_at(v, tag, "link") && attr_is(v, a, "href")) ||
+               (tv_at(v, tag, "meta") && attr_is(v, a, "http-equiv") &&
+                tv_at(v, tv_skip_space(v, a->value), "refresh"));
+        break;
+    case 'r':
+        if (attr_is(v, a, "runat") && tv_at(v, a->value, "server"))
+            return IMSAFE_TYPE_SCRIPT;
+        break;
+    default:
+        break;
+    }
+    if (html || (a->value_end > a->value && script_url(v, a->value, a->value_end)))
         return IMSAFE_TYPE_HTML;
     return IMSAFE_TYPE_UNKNOWN;
 }
@@ -840,10 +909,10 @@ static imsafe_type judge_attr(const struct tv *v, size_t tag, const struct attr 
 static imsafe_type start_tag(const struct tv *v, size_t k, size_t *next)
 {
     size_t tag = k + 1, j = tag;
-    while (j < v->n && !is_space(tv_c(v, j)) && tv_c(v, j) != '/' && tv_c(v, j) != '>')
+    for (unsigned c; j < v->n && !is_space(c = tv_c(v, j)) && c != '/' && c != '>';)
         j++;
     for (;;) {
-        while (j < v->n && (is_space(tv_c(v, j)) || tv_c(v, j) == '/'))
+        for (unsigned c; j < v->n && (is_space(c = tv_c(v, j)) || c == '/');)
             j++;
         if (j >= v->n || tv_c(v, j) == '>')
             break;
@@ -881,25 +950,39 @@ static imsafe_type active_anywhere(const struct tv *v)
 {
     int asp_open = 0, line_start = 1;
     for (size_t k = 0; k < v->n; k++) {
-        if (!line_start && (k = tv_next_stop(v, k)) >= v->n)
-            break;
-        unsigned c = tv_c(v, k);
         if (line_start && server_directive(v, k))
             return IMSAFE_TYPE_SCRIPT;
-        line_start = c == '\n' || c == '\r';
-        if (c == '<' && (is_letter(tv_c(v, k + 1)) || one_of(tv_c(v, k + 1), "?%!"))) {
+        if (!line_start && (k = tv_next_stop(v, k)) >= v->n)
+            break;
+        unsigned c = tv_c(v, k), c1;
+        line_start = 0;
+        switch (c) {
+        case '\n':
+        case '\r':
+            line_start = 1;
+            break;
+        case '<':
             /* every opener and element starts so: a flood of '<' or of
              * "<<" costs one look at the next unit */
-            if (server_opener(v, k, &asp_open))
+            c1 = tv_c(v, k + 1);
+            if (!is_letter(c1) && c1 != '?' && c1 != '%' && c1 != '!')
+                break;
+            if (server_opener(v, k, c1, &asp_open))
                 return IMSAFE_TYPE_SCRIPT;
-            imsafe_type t = active_element(v, k + 1);
+            imsafe_type t = active_element(v, k + 1, c1);
             if (t != IMSAFE_TYPE_UNKNOWN)
                 return t;
-        } else if (c == '%' && asp_open && tv_c(v, k + 1) == '>') {
-            return IMSAFE_TYPE_SCRIPT;
-        } else if (c == ']' && tv_c(v, k + 1) == '(' &&
-                   script_url(v, k + 2, v->n - k > 66 ? k + 66 : v->n)) {
-            return IMSAFE_TYPE_HTML;
+            break;
+        case '%':
+            if (asp_open && tv_c(v, k + 1) == '>')
+                return IMSAFE_TYPE_SCRIPT;
+            break;
+        case ']':
+            if (tv_c(v, k + 1) == '(' && script_url(v, k + 2, v->n - k > 66 ? k + 66 : v->n))
+                return IMSAFE_TYPE_HTML;
+            break;
+        default:
+            break;
         }
     }
     return IMSAFE_TYPE_UNKNOWN;
@@ -925,13 +1008,16 @@ static imsafe_type active_attributes(const struct tv *v)
     for (size_t k = 0; k < v->n;) {
         if (tv_c(v, k) != '<') {
             k = v->unit == 1 ? next_lt(v, k) : k + 1;
-        } else if (tv_at(v, k, "<!--")) {
+            continue;
+        }
+        unsigned c1 = tv_c(v, k + 1);
+        if (c1 == '!' && tv_at(v, k + 2, "--")) {
             k = tv_past(v, k + 4, "-->");
-        } else if (is_letter(tv_c(v, k + 1))) {
+        } else if (is_letter(c1)) {
             imsafe_type t = start_tag(v, k, &k);
             if (t != IMSAFE_TYPE_UNKNOWN)
                 return t;
-        } else if (tv_c(v, k + 1) == '/' || tv_c(v, k + 1) == '!' || tv_c(v, k + 1) == '?') {
+        } else if (c1 == '/' || c1 == '!' || c1 == '?') {
             k = tv_past(v, k + 2, ">");
         } else {
             k++;

@@ -350,6 +350,8 @@ static void add_active_text(struct samples *ss)
         {"data-html-url", "<a href=\"data:text/html;base64,PHNjcmlwdD4=\">x</a>",
          IMSAFE_TYPE_HTML},
         {"markdown-js-link", "Read [the notes](javascript:alert(1)).\n", IMSAFE_TYPE_HTML},
+        {"asp-tab-block", "Report\n<%\tResponse.Write(1) %>\n", IMSAFE_TYPE_SCRIPT},
+        {"handler-after-comment", "<!-- a -- > b --> <b onclick=x>", IMSAFE_TYPE_HTML},
         {"formfeed-lead", "\f\f \r\n<script>x()</script>", IMSAFE_TYPE_HTML},
         {"double-bom-lead", "\xef\xbb\xbf\xef\xbb\xbf <iframe src=x>", IMSAFE_TYPE_HTML},
         {"doctype-html", "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" "
@@ -374,6 +376,11 @@ static void add_active_text(struct samples *ss)
     put_wide(add(ss, "svg-utf32le", IMSAFE_TYPE_SVG), "hello <svg onload=x>", 4, 0, 1);
     put_wide(add(ss, "php-utf32be", IMSAFE_TYPE_SCRIPT), "<?php id();", 4, 1, 1);
     put_wide(add(ss, "text-utf16le", IMSAFE_TYPE_TEXT), "Hello world\r\nsecond line\r\n", 2, 0, 1);
+    /* a comment is skipped whole by the attribute pass, in every view */
+    put_wide(add(ss, "comment-utf16le", IMSAFE_TYPE_TEXT), "Notes <!-- <b onclick=x> --> end\r\n",
+             2, 0, 1);
+    put_wide(add(ss, "handler-after-comment-utf16be", IMSAFE_TYPE_HTML),
+             "Notes <!-- x --> <b onclick=x>", 2, 1, 1);
 }
 
 /* Ordinary text that mentions markup, percent signs or URL schemes: it
@@ -395,6 +402,8 @@ static void add_plain_text(struct samples *ss)
         {"mail-quote", "> On Monday, Ann <ann@example.org> wrote:\n> <see attachment>\n"},
         {"code-compare", "if (a<b && c>d) { x = y<z; } // template <typename T>\n"},
         {"action-word", "Action items:\naction: call Bob\n  Options: +3\n"},
+        {"comment-with-handler", "Notes <!-- <b onclick=x> --> end\n"},
+        {"comment-unclosed", "Notes <!-- <b onclick=x> and no end\n"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         put(add(ss, v[i].label, IMSAFE_TYPE_TEXT), v[i].text, strlen(v[i].text));
