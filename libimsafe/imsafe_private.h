@@ -128,6 +128,8 @@ struct imsafe__scan {
     /* signature groups by first byte (and after '<' by the second): the
      * table's indices in order, each group's start and length */
     uint8_t order[64];
+    uint32_t pre_mask[64], pre_val[64]; /* their first bytes, by order (scan.c) */
+    uint8_t starts[256]; /* bytes that start one of them, in either case if nocase */
     uint8_t grp_start[256], grp_len[256];
     uint8_t lt_start[256], lt_len[256];
     unsigned skip; /* payload scans: signature classes left out (scan.c) */

@@ -146,12 +146,6 @@ static const struct sig sigs[] = {
 };
 #define NSIGS (sizeof sigs / sizeof sigs[0])
 
-/* Bytes that may start a signature, in either case where one is nocase. */
-static const uint8_t starts[256] = {
-    ['P'] = 1, ['R'] = 1, ['7'] = 1, [0x7f] = 1, ['T'] = 1, ['%'] = 1, ['s'] = 1,
-    ['<'] = 1, ['j'] = 1, ['J'] = 1, ['#'] = 1,
-};
-
 /* After '<': bytes that may follow in some signature.  A run of '<' (or
  * of any other byte) then costs two lookups per byte. */
 static const uint8_t after_lt[256] = {
@@ -193,6 +187,22 @@ static inline int matches(const struct sig *g, const uint8_t *p, size_t avail)
         if (lower(p[k]) != (uint8_t)g->s[k])
             return 0;
     return 1;
+}
+
+/* A signature's first four bytes (fewer when it is shorter) as a mask and
+ * a value over a little-endian word, a nocase letter in either case: a
+ * test of a few instructions that every match passes, so that a flood of
+ * near misses ("<?<?...") rarely reaches matches(). */
+static void prefix_of(const struct sig *g, uint32_t *mask, uint32_t *val)
+{
+    *mask = *val = 0;
+    for (unsigned k = 0; k < 4 && k < g->len; k++) {
+        uint8_t c = (uint8_t)g->s[k], m = 0xff;
+        if (g->nocase && c >= 'a' && c <= 'z')
+            m = 0xdf, c = (uint8_t)(c & 0xdf); /* 'a' and 'A' alike */
+        *mask |= (uint32_t)m << (8 * k);
+        *val |= (uint32_t)c << (8 * k);
+    }
 }
 
 /* Text a script parser would read: printable ASCII, tab, CR, LF. */
@@ -319,29 +329,32 @@ static void check(struct imsafe__scan *s, const struct sig *g, const uint8_t *p,
     }
 }
 
+/* The signatures order[from, from + n) at p: a few entries, each turned
+ * away by its prefix unless it nearly matches. */
+static void try_group(struct imsafe__scan *s, size_t from, size_t n, const uint8_t *p,
+                      size_t avail, uint64_t off)
+{
+    uint32_t word = avail >= 4 ? le32(p) : 0;
+    for (size_t k = from; k < from + n; k++) {
+        const struct sig *g = &sigs[s->order[k]];
+        if (avail >= 4 && (word & s->pre_mask[k]) != s->pre_val[k])
+            continue;
+        if (matches(g, p, avail))
+            check(s, g, p, avail, off);
+    }
+}
+
 /* One candidate position: the signatures of this mode that start with its
- * first byte (after '<': with its first two bytes).  Each group is a few
- * entries, so a flood of candidates ("PKPK...", "<?<?...") costs a few
- * compares a byte. */
+ * first byte (after '<': with its first two bytes).  A '<' that no
+ * signature's second byte follows costs two lookups. */
 static inline void candidate(struct imsafe__scan *s, const uint8_t *p, size_t avail, uint64_t off)
 {
     if (avail > IMSAFE__SCAN_WINDOW)
         avail = IMSAFE__SCAN_WINDOW; /* the same answer whatever the pieces */
-    size_t from, n;
-    if (p[0] == '<') {
-        if (avail < 2 || !after_lt[p[1]])
-            return;
-        from = s->lt_start[lower(p[1])];
-        n = s->lt_len[lower(p[1])];
-    } else {
-        from = s->grp_start[lower(p[0])];
-        n = s->grp_len[lower(p[0])];
-    }
-    for (size_t k = from; k < from + n; k++) {
-        const struct sig *g = &sigs[s->order[k]];
-        if (matches(g, p, avail))
-            check(s, g, p, avail, off);
-    }
+    if (p[0] != '<')
+        try_group(s, s->grp_start[lower(p[0])], s->grp_len[lower(p[0])], p, avail, off);
+    else if (avail >= 2 && after_lt[p[1]])
+        try_group(s, s->lt_start[lower(p[1])], s->lt_len[lower(p[1])], p, avail, off);
 }
 
 /* A payload's own format, or what sniff already judged, is no finding:
@@ -369,6 +382,7 @@ static void index_sigs(struct imsafe__scan *s)
     unsigned key[NSIGS];
     uint8_t count[512], start[512];
     memset(count, 0, sizeof count);
+    memset(s->starts, 0, sizeof s->starts);
     for (size_t i = 0; i < NSIGS; i++) {
         const uint8_t *g = (const uint8_t *)sigs[i].s;
         if (!(sigs[i].modes & s->modes) || skipped(s, &sigs[i])) {
@@ -377,6 +391,9 @@ static void index_sigs(struct imsafe__scan *s)
         }
         key[i] = g[0] == '<' ? 256u + lower(g[1]) : lower(g[0]);
         count[key[i]]++;
+        s->starts[g[0]] = 1; /* nocase signatures are written in lower case */
+        if (sigs[i].nocase && g[0] >= 'a' && g[0] <= 'z')
+            s->starts[g[0] - 32] = 1;
     }
     unsigned pos = 0;
     for (unsigned k = 0; k < 512; k++) {
@@ -389,9 +406,13 @@ static void index_sigs(struct imsafe__scan *s)
         s->lt_start[c] = start[256 + c];
         s->lt_len[c] = count[256 + c];
     }
-    for (size_t i = 0; i < NSIGS; i++)
-        if (key[i] < 512)
-            s->order[start[key[i]]++] = (uint8_t)i;
+    for (size_t i = 0; i < NSIGS; i++) {
+        if (key[i] >= 512)
+            continue;
+        unsigned at = start[key[i]]++;
+        s->order[at] = (uint8_t)i;
+        prefix_of(&sigs[i], &s->pre_mask[at], &s->pre_val[at]);
+    }
 }
 
 /* Scan positions [from, to) of a view of vlen bytes starting at absolute
@@ -399,9 +420,15 @@ static void index_sigs(struct imsafe__scan *s)
 static void scan_view(struct imsafe__scan *s, const uint8_t *v, size_t vlen, uint64_t base,
                       size_t from, size_t to)
 {
-    for (size_t i = from; i < to && s->hit.reason == IMSAFE_R_NONE; i++)
-        if (starts[v[i]])
-            candidate(s, v + i, vlen - i, base + i);
+    if (s->hit.reason != IMSAFE_R_NONE)
+        return;
+    for (size_t i = from; i < to; i++) {
+        if (!s->starts[v[i]])
+            continue;
+        candidate(s, v + i, vlen - i, base + i);
+        if (s->hit.reason != IMSAFE_R_NONE)
+            return; /* the first hit is the verdict */
+    }
 }
 
 void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode)
