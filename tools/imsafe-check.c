@@ -18,6 +18,9 @@
  * a missing file" hold when a signal ends the batch: the signal is acted on
  * between two items, never between an item's rename and its line.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mkostemp: the temporary output opens close-on-exec */
+#endif
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -528,10 +531,8 @@ static const char *tmp_open(struct batch *b, struct item *it, int *fd)
         err = "interrupted";
     if (err == NULL)
         err = make_dirs(b, it->tmpdir);
-    if (err == NULL && (*fd = mkstemp(tmp)) < 0)
+    if (err == NULL && (*fd = mkostemp(tmp, O_CLOEXEC)) < 0)
         err = strerror(errno);
-    if (*fd >= 0)
-        fcntl(*fd, F_SETFD, FD_CLOEXEC);
     if (err == NULL)
         it->tmp = tmp;
     pthread_mutex_unlock(&b->mu);
