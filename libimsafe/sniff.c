@@ -384,12 +384,12 @@ static inline int tv_at(const struct tv *v, size_t k, const char *w)
     if (tv_c(v, k) != (unsigned char)w[0])
         return 0;
     if (v->unit == 1) { /* UTF-8, the common case: bytes, no decoding */
-        for (size_t i = 0; w[i] != '\0'; i++)
-            if (k + i >= v->n || ascii_lower(v->p[k + i]) != (unsigned char)w[i])
+        for (size_t i = 1; w[i] != '\0'; i++)
+            if (k + i >= v->n || folded[v->p[k + i]] != (unsigned char)w[i])
                 return 0;
         return 1;
     }
-    for (size_t i = 0; w[i] != '\0'; i++)
+    for (size_t i = 1; w[i] != '\0'; i++)
         if (tv_c(v, k + i) != (unsigned char)w[i])
             return 0;
     return 1;
@@ -803,6 +803,10 @@ static int script_url(const struct tv *v, size_t k, size_t end)
 {
     static const char *const schemes[] = {"javascript:", "vbscript:", "data:text/html",
                                           "data:image/svg+xml", "livescript:"};
+    /* a scheme starts with its letter or a character reference to it */
+    unsigned c0 = k < end ? tv_c(v, k) : 0;
+    if (c0 > ' ' && !one_of(c0, "&jvdl"))
+        return 0; /* no space to drop, and no scheme starts so */
     size_t start = k;
     for (;;) {
         size_t j = start;
@@ -811,9 +815,7 @@ static int script_url(const struct tv *v, size_t k, size_t end)
             break;
         start = j;
     }
-    /* a scheme starts with its letter or a character reference to it */
-    unsigned c0 = tv_c(v, start);
-    if (!one_of(c0, "&jvdl"))
+    if (!one_of(tv_c(v, start), "&jvdl"))
         return 0;
     for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
         const char *w = schemes[i];
