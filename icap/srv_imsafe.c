@@ -156,6 +156,7 @@ struct req_data {
     int judge;                /* in scope: the body is judged */
     unsigned char *in;        /* the body as received */
     size_t in_len, in_cap;
+    size_t in_hint;           /* the Content-Length, when there is one */
     int over;                 /* the body went past MaxBodyBytes */
     int eof;                  /* the client sent all of the body */
     int done;                 /* the verdict exists and out is final */
@@ -1008,7 +1009,9 @@ static int store(struct req_data *d, const char *buf, size_t n)
         return 0;
     }
     if (need > d->in_cap) {
-        cap = d->in_cap ? d->in_cap : 16384;
+        /* the Content-Length at once (it is within MaxBodyBytes): no
+         * copies and fresh pages for every doubling */
+        cap = d->in_cap ? d->in_cap : d->in_hint >= need ? d->in_hint : 16384;
         while (cap < need)
             cap = cap > (size_t)cfg_max_body / 2 ? (size_t)cfg_max_body : cap * 2;
         if ((t = realloc(d->in, cap)) == NULL)
@@ -1055,6 +1058,7 @@ static int scope(ci_request_t *req, struct req_data *d)
     if (clen > cfg_max_body)
         return reject_here(req, d, IMSAFE_R_LIMIT_INPUT_BYTES, "Content-Length over the limit")
                    ? -2 : -1;
+    d->in_hint = clen > 0 ? (size_t)clen : 0;
     ce = ci_headers_value(h, "Content-Encoding");
     d->encoding = CI_ENCODE_NONE;
     if (ce != NULL && strcasecmp(ce, "identity") != 0) {
