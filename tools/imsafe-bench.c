@@ -12,7 +12,8 @@
  *       sanitize FILE once and write the output to OUT: the whole-process
  *       figure (start-up, read, sanitize, write) to set beside other programs.
  *       The output goes through imsafe_sanitize_to() to OUT.tmp, renamed to
- *       OUT when sanitized, as a gateway spooling to disk would do
+ *       OUT when sanitized, as a gateway spooling to disk would do; an OUT
+ *       that exists and is not a regular file (/dev/null) is refused
  *   imsafe-bench [-n RUNS] [--tsv] --bombs
  *       build header-level bombs in memory (65535x65535 and 30000x30000 =
  *       900-megapixel PNG, JPEG and GIF, a 10,000-scan progressive JPEG)
@@ -354,6 +355,11 @@ static int one_to_file(imsafe_ctx *ctx, const imsafe_policy *p, const char *path
 {
     char tmp[4096];
     FILE *f = NULL;
+    struct stat st_out;
+    /* the rename would put a regular file in place of a device or a
+     * directory's entry ("--one ... /dev/null" replaced the device) */
+    if (lstat(out, &st_out) == 0 && !S_ISREG(st_out.st_mode))
+        return fprintf(stderr, "imsafe-bench: %s: not a regular file; not replaced\n", out), -1;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", out) >= (int)sizeof tmp || !(f = fopen(tmp, "wb")))
         return fprintf(stderr, "imsafe-bench: %s: cannot write\n", out), -1;
     imsafe_sink sink = {sink_to_file, f, 0, sink_rewind};
