@@ -377,8 +377,9 @@ static inline unsigned tv_c(const struct tv *v, size_t k)
     return c >= 0x80 ? 0x80 : ascii_lower((unsigned char)c);
 }
 
-/* Does the lower-case ASCII word w start at unit k?  The first unit is
- * compared before anything else: most calls fail there. */
+/* Does the lower-case ASCII word w (never empty: every caller passes a
+ * literal) start at unit k?  The first unit is compared before anything
+ * else: most calls fail there, and the rest starts at the second. */
 static inline int tv_at(const struct tv *v, size_t k, const char *w)
 {
     if (tv_c(v, k) != (unsigned char)w[0])
@@ -543,7 +544,8 @@ static size_t tv_skip_space(const struct tv *v, size_t k)
 /* The unit after the first w at or after k, or n. */
 static size_t tv_past(const struct tv *v, size_t k, const char *w)
 {
-    size_t len = strlen(w), caseless = 1;
+    size_t len = strlen(w);
+    int caseless = 1;
     for (size_t i = 0; i < len; i++)
         caseless &= !is_letter((unsigned char)w[i]);
     if (v->unit == 1 && caseless && k < v->n) {
