@@ -351,6 +351,7 @@ static void add_active_text(struct samples *ss)
          IMSAFE_TYPE_HTML},
         {"markdown-js-link", "Read [the notes](javascript:alert(1)).\n", IMSAFE_TYPE_HTML},
         {"asp-tab-block", "Report\n<%\tResponse.Write(1) %>\n", IMSAFE_TYPE_SCRIPT},
+        {"jsp-comment", "Report\n<%-- a JSP comment --%>\n", IMSAFE_TYPE_SCRIPT},
         {"handler-after-comment", "<!-- a -- > b --> <b onclick=x>", IMSAFE_TYPE_HTML},
         {"formfeed-lead", "\f\f \r\n<script>x()</script>", IMSAFE_TYPE_HTML},
         {"double-bom-lead", "\xef\xbb\xbf\xef\xbb\xbf <iframe src=x>", IMSAFE_TYPE_HTML},
@@ -379,6 +380,8 @@ static void add_active_text(struct samples *ss)
     /* a comment is skipped whole by the attribute pass, in every view */
     put_wide(add(ss, "comment-utf16le", IMSAFE_TYPE_TEXT), "Notes <!-- <b onclick=x> --> end\r\n",
              2, 0, 1);
+    put_wide(add(ss, "comment-unclosed-utf16le", IMSAFE_TYPE_TEXT), "Notes <!-- no end\r\n", 2, 0,
+             1);
     put_wide(add(ss, "handler-after-comment-utf16be", IMSAFE_TYPE_HTML),
              "Notes <!-- x --> <b onclick=x>", 2, 1, 1);
 }
@@ -404,6 +407,7 @@ static void add_plain_text(struct samples *ss)
         {"action-word", "Action items:\naction: call Bob\n  Options: +3\n"},
         {"comment-with-handler", "Notes <!-- <b onclick=x> --> end\n"},
         {"comment-unclosed", "Notes <!-- <b onclick=x> and no end\n"},
+        {"opener-lookalikes", "Tags <cfzzz> and <!--#zzz --> and <cf> are none\n"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         put(add(ss, v[i].label, IMSAFE_TYPE_TEXT), v[i].text, strlen(v[i].text));
