@@ -146,14 +146,6 @@ static const struct sig sigs[] = {
 };
 #define NSIGS (sizeof sigs / sizeof sigs[0])
 
-/* After '<': bytes that may follow in some signature.  A run of '<' (or
- * of any other byte) then costs two lookups per byte. */
-static const uint8_t after_lt[256] = {
-    ['h'] = 1, ['H'] = 1, ['s'] = 1, ['S'] = 1, ['!'] = 1, ['i'] = 1, ['I'] = 1,
-    ['b'] = 1, ['B'] = 1, ['?'] = 1, ['%'] = 1, ['d'] = 1, ['D'] = 1, ['f'] = 1,
-    ['F'] = 1, ['t'] = 1, ['T'] = 1, ['a'] = 1, ['A'] = 1, ['p'] = 1, ['P'] = 1,
-};
-
 static uint8_t lower(uint8_t c)
 {
     return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
@@ -353,7 +345,7 @@ static inline void candidate(struct imsafe__scan *s, const uint8_t *p, size_t av
         avail = IMSAFE__SCAN_WINDOW; /* the same answer whatever the pieces */
     if (p[0] != '<')
         try_group(s, s->grp_start[lower(p[0])], s->grp_len[lower(p[0])], p, avail, off);
-    else if (avail >= 2 && after_lt[p[1]])
+    else if (avail >= 2 && s->lt_len[lower(p[1])] != 0)
         try_group(s, s->lt_start[lower(p[1])], s->lt_len[lower(p[1])], p, avail, off);
 }
 
