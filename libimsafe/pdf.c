@@ -779,6 +779,8 @@ static int dbuf_commit(struct pdf *s, struct dbuf *b, size_t k)
 
 static int dbuf_put(struct pdf *s, struct dbuf *b, const uint8_t *d, size_t k)
 {
+    if (k == 0)
+        return 0; /* an empty stream: b->p may still be NULL */
     if (dbuf_room(s, b, k) != 0)
         return -1;
     memcpy(b->p + b->len, d, k);
