@@ -96,6 +96,8 @@ int imsafe__check_feature(struct imsafe__job *job, imsafe_feature f);
  *            (judged on the first piece fed: feed a whole payload at once)
  */
 #define IMSAFE__SCAN_WINDOW 128
+/* At most this many start bytes: the scanner leaps to each with memchr. */
+#define IMSAFE__SCAN_FEW 4
 #define IMSAFE__SCAN_CDIRS 64 /* ZIP central headers remembered */
 #define IMSAFE__SCAN_ENDS 16  /* ZIP end records within reach of the end */
 enum imsafe__scan_mode { IMSAFE__SCAN_TAIL = 1, IMSAFE__SCAN_OUTPUT, IMSAFE__SCAN_PAYLOAD };
@@ -130,11 +132,38 @@ struct imsafe__scan {
     uint8_t order[64];
     uint32_t pre_mask[64], pre_val[64]; /* their first bytes, by order (scan.c) */
     uint8_t starts[256]; /* bytes that start one of them, in either case if nocase */
+    unsigned nstarts;    /* how many bytes starts[] holds */
     uint8_t grp_start[256], grp_len[256];
     uint8_t lt_start[256], lt_len[256];
     unsigned skip; /* payload scans: signature classes left out (scan.c) */
 };
 void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode);
+/* The next position at or after i (i <= n) whose byte is in a set of a few
+ * bytes (the PDF parser's keyword letters, a passed payload's signature
+ * starts).  The 16 bytes from i are looked up in the
+ * set's table, so close matches (a flood) cost what a table walk costs;
+ * after them, memchr finds each byte's next occurrence, which is looked for
+ * again only once it is passed: every byte is read a bounded number of
+ * times. */
+struct imsafe__seek {
+    const uint8_t *p;
+    size_t n;
+    const uint8_t *in_set; /* 256 entries, nonzero for the set's bytes */
+    unsigned nbytes;
+    int many; /* more than IMSAFE__SCAN_FEW: no leaps, the table walks */
+    uint8_t bytes[IMSAFE__SCAN_FEW];
+    size_t next[IMSAFE__SCAN_FEW]; /* each byte's next position, once found */
+};
+void imsafe__seek_init(struct imsafe__seek *k, const uint8_t *p, size_t n, const uint8_t *in_set);
+size_t imsafe__seek_leap(struct imsafe__seek *k, size_t i);
+static inline size_t imsafe__seek_next(struct imsafe__seek *k, size_t i)
+{
+    size_t stop = k->n - i > 16 ? i + 16 : k->n;
+    for (; i < stop; i++)
+        if (k->in_set[k->p[i]])
+            return i;
+    return i < k->n ? imsafe__seek_leap(k, i) : k->n;
+}
 void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n);
 /* Finish the pass: 1 and *hit filled (hit may be NULL) when something was
  * found, else 0. */

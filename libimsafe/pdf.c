@@ -1258,11 +1258,15 @@ static int over_lex_cap(struct pdf *s)
     return 1;
 }
 
+/* Every "obj" and "trailer" in the file, stream data included (a reader
+ * repairing a file finds objects anywhere). */
+static const uint8_t keyword_first[256] = {['o'] = 1, ['t'] = 1};
+
 static void scan_file(struct pdf *s, const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n && alive(s); i++) {
-        if (p[i] != 'o' && p[i] != 't')
-            continue;
+    struct imsafe__seek k;
+    imsafe__seek_init(&k, p, n, keyword_first);
+    for (size_t i = imsafe__seek_next(&k, 0); i < n && alive(s); i = imsafe__seek_next(&k, i + 1)) {
         if (keyword_at(p, n, i, "obj", 3)) {
             if (over_lex_cap(s))
                 return;

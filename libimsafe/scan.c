@@ -387,6 +387,9 @@ static void index_sigs(struct imsafe__scan *s)
         if (sigs[i].nocase && g[0] >= 'a' && g[0] <= 'z')
             s->starts[g[0] - 32] = 1;
     }
+    s->nstarts = 0;
+    for (unsigned c = 0; c < 256; c++)
+        s->nstarts += s->starts[c] != 0;
     unsigned pos = 0;
     for (unsigned k = 0; k < 512; k++) {
         start[k] = (uint8_t)pos;
@@ -407,6 +410,43 @@ static void index_sigs(struct imsafe__scan *s)
     }
 }
 
+void imsafe__seek_init(struct imsafe__seek *k, const uint8_t *p, size_t n, const uint8_t *in_set)
+{
+    memset(k, 0, sizeof *k);
+    k->p = p;
+    k->n = n;
+    k->in_set = in_set;
+    for (unsigned c = 0; c < 256; c++) {
+        if (!in_set[c])
+            continue;
+        if (k->nbytes == IMSAFE__SCAN_FEW) {
+            k->many = 1; /* too many to leap to: the table walks on */
+            return;
+        }
+        k->next[k->nbytes] = SIZE_MAX;
+        k->bytes[k->nbytes++] = (uint8_t)c;
+    }
+}
+
+size_t imsafe__seek_leap(struct imsafe__seek *k, size_t i)
+{
+    size_t at = k->n;
+    if (k->many) {
+        while (i < k->n && !k->in_set[k->p[i]])
+            i++;
+        return i;
+    }
+    for (unsigned b = 0; b < k->nbytes; b++) {
+        if (k->next[b] == SIZE_MAX || k->next[b] < i) {
+            const uint8_t *q = memchr(k->p + i, k->bytes[b], k->n - i);
+            k->next[b] = q != NULL ? (size_t)(q - k->p) : k->n;
+        }
+        if (k->next[b] < at)
+            at = k->next[b];
+    }
+    return at;
+}
+
 /* Scan positions [from, to) of a view of vlen bytes starting at absolute
  * offset base. */
 static void scan_view(struct imsafe__scan *s, const uint8_t *v, size_t vlen, uint64_t base,
@@ -414,6 +454,17 @@ static void scan_view(struct imsafe__scan *s, const uint8_t *v, size_t vlen, uin
 {
     if (s->hit.reason != IMSAFE_R_NONE)
         return;
+    if (s->nstarts <= IMSAFE__SCAN_FEW) {
+        /* a passed payload's few start bytes: memchr over the gaps */
+        struct imsafe__seek k;
+        imsafe__seek_init(&k, v, to, s->starts);
+        for (size_t i = imsafe__seek_next(&k, from); i < to; i = imsafe__seek_next(&k, i + 1)) {
+            candidate(s, v + i, vlen - i, base + i);
+            if (s->hit.reason != IMSAFE_R_NONE)
+                return;
+        }
+        return;
+    }
     for (size_t i = from; i < to; i++) {
         if (!s->starts[v[i]])
             continue;
