@@ -651,7 +651,8 @@ static void sha256_hex(const void *p, size_t len, char hex[SHA256_HEX_SIZE])
 /* One log line per judged payload, in key=value form for a SIEM.  No
  * claimed name (input bytes); the hashes identify the payload. */
 static void log_payload(const struct req_data *d, const void *in, size_t in_len,
-                        const imsafe_result *res, const char *part)
+                        const imsafe_result *res, const void *sent, size_t sent_len,
+                        const char *part)
 {
     char sha_in[SHA256_HEX_SIZE], sha_out[SHA256_HEX_SIZE];
     char notes[512];
@@ -660,10 +661,19 @@ static void log_payload(const struct req_data *d, const void *in, size_t in_len,
     imsafe_reason r = imsafe_result_reason(res);
 
     sha256_hex(in, in_len, sha_in);
-    if (out != NULL)
+    if (out != NULL) {
         sha256_hex(out, out_len, sha_out);
-    else
+    } else if (imsafe_result_verdict(res) == IMSAFE_PASSED) {
+        /* passed: what goes on is the body as it came (still encoded, if
+         * it was), the judged payload itself otherwise */
+        out_len = sent_len;
+        if (sent == in && sent_len == in_len)
+            memcpy(sha_out, sha_in, sizeof sha_out);
+        else
+            sha256_hex(sent, sent_len, sha_out);
+    } else {
         snprintf(sha_out, sizeof sha_out, "-");
+    }
     notes_text(res, notes, sizeof notes);
     ci_debug_printf(cfg_log_level,
                     SRV_NAME ": mode=%s%s verdict=%s reason=%s type=%s out_type=%s in_bytes=%zu "
@@ -870,7 +880,8 @@ static int judge_multipart(ci_request_t *req, struct req_data *d, const imsafe_p
         if (judge(p, body + pt.body_off, pt.body_len, pt.filename, mt, &res) != IMSAFE_OK)
             return -2;
         snprintf(part, sizeof part, " part=%u", idx);
-        log_payload(d, body + pt.body_off, pt.body_len, res, part);
+        log_payload(d, body + pt.body_off, pt.body_len, res, body + pt.body_off, pt.body_len,
+                    part);
         if (imsafe_result_verdict(res) == IMSAFE_REJECTED) {
             rc = reject(req, d, imsafe_result_reason(res), imsafe_result_policy_label(res));
             imsafe_result_free(res);
@@ -961,7 +972,7 @@ static int decide(ci_request_t *req, struct req_data *d)
         rc = CI_ERROR;
         goto done;
     }
-    log_payload(d, body, len, res, "");
+    log_payload(d, body, len, res, d->in, d->in_len, "");
     switch (imsafe_result_verdict(res)) {
     case IMSAFE_REJECTED:
         if (reject(req, d, imsafe_result_reason(res), imsafe_result_policy_label(res)) != 0)

@@ -149,6 +149,27 @@ for f in small.pdf large.pdf index.html; do
     [ "$code" = 200 ] && cmp -s "$W/out/$f" "$W/www/$f" &&
         ok "download: $f passed byte-identical" || bad "download: $f ($code)"
 done
+# a passed payload's line: its output is the unchanged body
+sum=$(sha256sum < "$W/www/large.pdf" | cut -c1-64)
+size=$(wc -c < "$W/www/large.pdf")
+grep -q "verdict=passed .*in_bytes=$size out_bytes=$size sha256_in=$sum sha256_out=$sum " \
+    "$W/cicap/server.log" &&
+    ok "log: the large PDF's line gives the unchanged body as its output" ||
+    bad "log: no passed line with in_bytes=out_bytes=$size and sha256 $sum"
+# gzip-encoded and passed: the body goes on as it came, encoded; the line
+# names the decoded payload as the input and the encoded body as the output
+code=$(get "$O/gz/small.pdf" small.gz.pdf)
+"$IMSAFE_PYTHON" -c 'import gzip, sys; open(sys.argv[2], "wb").write(gzip.compress(open(sys.argv[1], "rb").read(), mtime=0))' \
+    "$W/www/small.pdf" "$W/small.pdf.gz"
+sum_in=$(sha256sum < "$W/www/small.pdf" | cut -c1-64)
+sum_out=$(sha256sum < "$W/small.pdf.gz" | cut -c1-64)
+if [ "$code" = 200 ] && cmp -s "$W/out/small.gz.pdf" "$W/small.pdf.gz" &&
+    grep -qi '^Content-Encoding: gzip' "$W/out/small.gz.pdf.h" &&
+    grep -q "verdict=passed .*in_bytes=$(wc -c < "$W/www/small.pdf") out_bytes=$(wc -c < "$W/small.pdf.gz") sha256_in=$sum_in sha256_out=$sum_out " "$W/cicap/server.log"; then
+    ok "download: gzip-encoded PDF passed still encoded; its line hashes both"
+else
+    bad "download: gzip PDF ($code)"
+fi
 # the small PDF took the 204 path, the large one the echoed 200
 grep -q 'RESPMOD 204 .*/f/small.pdf' "$W/cicap/access.log" &&
     grep -q 'RESPMOD 200 .*/slow/large.pdf' "$W/cicap/access.log" &&
