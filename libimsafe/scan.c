@@ -474,12 +474,19 @@ static void scan_view(struct imsafe__scan *s, const uint8_t *v, size_t vlen, uin
     }
 }
 
-void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode)
+/* skip: the signature classes left out (payload scans) */
+static void scan_setup(struct imsafe__scan *s, enum imsafe__scan_mode mode, unsigned skip)
 {
     memset(s, 0, sizeof *s);
     s->mode = mode;
     s->modes = mode == IMSAFE__SCAN_TAIL ? M_TAIL : mode == IMSAFE__SCAN_PAYLOAD ? M_PAY : M_OUT;
+    s->skip = skip;
     index_sigs(s);
+}
+
+void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode)
+{
+    scan_setup(s, mode, 0);
 }
 
 void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n)
@@ -584,13 +591,12 @@ int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
                          struct imsafe__scan_hit *out)
 {
     struct imsafe__scan s;
-    imsafe__scan_init(&s, IMSAFE__SCAN_PAYLOAD);
     enum imsafe__class c = imsafe__type_class(t);
-    s.skip = c == IMSAFE_CLASS_TEXT || c == IMSAFE_CLASS_ACTIVE || c == IMSAFE_CLASS_SCRIPT
-                 ? SKIP_MARKUP | SKIP_PDF_TAIL
-             : t == IMSAFE_TYPE_PDF ? SKIP_PDF
-                                    : 0;
-    index_sigs(&s);
+    scan_setup(&s, IMSAFE__SCAN_PAYLOAD,
+               c == IMSAFE_CLASS_TEXT || c == IMSAFE_CLASS_ACTIVE || c == IMSAFE_CLASS_SCRIPT
+                   ? SKIP_MARKUP | SKIP_PDF_TAIL
+               : t == IMSAFE_TYPE_PDF ? SKIP_PDF
+                                      : 0);
     /* the payload's own type at offset 0 is the payload, not a finding (a
      * script the policy passes); sniffing it again would read a whole
      * text a second time */
