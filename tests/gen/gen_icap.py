@@ -8,6 +8,8 @@ through tests/expect/icap.tsv as well.
   large.pdf   the same page plus an image XObject of 150 KiB (ASCII hex,
               so no byte run of it can look like another format): over
               Squid's 64 KiB backup limit, so a pass is an echoed 200
+  medium.pdf  the same with a 30 KiB image: a document under 64 KiB, for
+              make bench-icap's rows of a type passed with a 204
 
 Usage: gen_icap.py OUTDIR    (writes OUTDIR/icap/*)
 """
@@ -72,6 +74,7 @@ def main():
         "page.jpg": HTML,
         "small.pdf": document(),
         "large.pdf": document(image_bytes=75 * 1024),
+        "medium.pdf": document(image_bytes=15 * 1024),
     }
     for name, data in files.items():
         with open(os.path.join(out, name), "wb") as f:
