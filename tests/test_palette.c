@@ -21,21 +21,9 @@
 
 #define CASES 20000
 
-struct rng {
-    uint64_t s;
-};
-
-static uint32_t next(struct rng *r)
+static uint32_t below(struct tu_rng *r, uint32_t n)
 {
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (uint32_t)(r->s >> 11);
-}
-
-static uint32_t below(struct rng *r, uint32_t n)
-{
-    return next(r) % n;
+    return tu_next(r) % n;
 }
 
 struct table {
@@ -45,7 +33,7 @@ struct table {
     int fixed[2];
 };
 
-static void make_table(struct rng *r, struct table *t, int gif)
+static void make_table(struct tu_rng *r, struct table *t, int gif)
 {
     uint8_t colours[16][4];
     int k = 1 + (int)below(r, 16);
@@ -160,7 +148,7 @@ static void check_fixpoint(const struct table *t, const struct imsafe__palette *
 }
 
 /* The movable entries in another order: the same table bytes. */
-static void check_order(struct rng *r, const struct table *t, const struct imsafe__palette *p,
+static void check_order(struct tu_rng *r, const struct table *t, const struct imsafe__palette *p,
                         int c)
 {
     struct table u = *t;
@@ -225,7 +213,7 @@ static void check_invalid(void)
 
 int main(void)
 {
-    struct rng r = {0x9E3779B97F4A7C15u};
+    struct tu_rng r = {0x9E3779B97F4A7C15u};
     struct table t;
     struct imsafe__palette p;
     for (int c = 0; c < CASES; c++) {

@@ -19,33 +19,21 @@
 #define CASES 4000
 #define MAXLEN 5000
 
-struct rng {
-    uint64_t s;
-};
-
-static uint32_t next(struct rng *r)
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (uint32_t)(r->s >> 16);
-}
-
 /* A buffer of background bytes outside the set with set bytes planted:
  * in runs (a flood), at a fixed spacing near the walk's 16 bytes, or at
  * random over long gaps. */
-static void fill(struct rng *r, uint8_t *b, size_t n, const uint8_t *set, unsigned nset)
+static void fill(struct tu_rng *r, uint8_t *b, size_t n, const uint8_t *set, unsigned nset)
 {
-    unsigned shape = next(r) % 4, spacing = 14 + next(r) % 6;
+    unsigned shape = tu_next(r) % 4, spacing = 14 + tu_next(r) % 6;
     for (size_t i = 0; i < n; i++)
-        b[i] = (uint8_t)('a' + next(r) % 8); /* 'a'..'h': never in the set */
+        b[i] = (uint8_t)('a' + tu_next(r) % 8); /* 'a'..'h': never in the set */
     for (size_t i = 0; i < n; i++) {
-        int plant = shape == 0   ? next(r) % 2 == 0        /* dense */
+        int plant = shape == 0   ? tu_next(r) % 2 == 0        /* dense */
                     : shape == 1 ? i % spacing == 0         /* near the walk's edge */
-                    : shape == 2 ? next(r) % 700 == 0       /* long gaps */
+                    : shape == 2 ? tu_next(r) % 700 == 0       /* long gaps */
                                  : (i / 64) % 5 == 0;       /* floods between gaps */
         if (plant)
-            b[i] = set[next(r) % nset];
+            b[i] = set[tu_next(r) % nset];
     }
 }
 
@@ -75,20 +63,20 @@ static void check_walk(const uint8_t *b, size_t n, const uint8_t *in_set,
 int main(void)
 {
     static uint8_t b[MAXLEN];
-    struct rng r = {0x9e3779b97f4a7c15u};
+    struct tu_rng r = {0x9e3779b97f4a7c15u};
     for (int c = 0; c < CASES; c++) {
         uint8_t in_set[256] = {0}, set[6];
-        unsigned nset = 1 + next(&r) % 6;
+        unsigned nset = 1 + tu_next(&r) % 6;
         for (unsigned j = 0; j < nset; j++) {
             do
-                set[j] = (uint8_t)next(&r);
+                set[j] = (uint8_t)tu_next(&r);
             while (set[j] >= 'a' && set[j] <= 'h');
             in_set[set[j]] = 1;
         }
-        size_t n = next(&r) % MAXLEN;
+        size_t n = tu_next(&r) % MAXLEN;
         fill(&r, b, n, set, nset);
         check_walk(b, n, in_set, nset, 0);
-        check_walk(b, n, in_set, nset, n ? next(&r) % n : 0);
+        check_walk(b, n, in_set, nset, n ? tu_next(&r) % n : 0);
         check_walk(b, n, in_set, nset, n); /* from the end: nothing */
     }
     /* an empty set finds nothing; a set byte only in the last position */

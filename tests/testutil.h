@@ -7,6 +7,7 @@
 #define IMSAFE_TESTUTIL_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,19 @@ static int tu_passed, tu_failed;
             fputc('\n', stderr);                                               \
         }                                                                      \
     } while (0)
+
+/* A small deterministic generator (xorshift64) for property tests. */
+struct tu_rng {
+    uint64_t s;
+};
+
+static inline uint32_t tu_next(struct tu_rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (uint32_t)(r->s >> 11);
+}
 
 static inline int tu_finish(void)
 {
