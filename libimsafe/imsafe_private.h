@@ -140,11 +140,10 @@ struct imsafe__scan {
 void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode);
 /* The next position at or after i (i <= n) whose byte is in a set of a few
  * bytes (the PDF parser's keyword letters, a passed payload's signature
- * starts).  The 16 bytes from i are looked up in the
- * set's table, so close matches (a flood) cost what a table walk costs;
- * after them, memchr finds each byte's next occurrence, which is looked for
- * again only once it is passed: every byte is read a bounded number of
- * times. */
+ * starts; scan.c).  The 16 bytes from i are looked up in the set's table,
+ * so close matches (a flood) cost what a table walk costs; after them,
+ * memchr finds each byte's next occurrence, which is looked for again only
+ * once it is passed: every byte is read a bounded number of times. */
 struct imsafe__seek {
     const uint8_t *p;
     size_t n;
@@ -152,7 +151,8 @@ struct imsafe__seek {
     unsigned nbytes;
     int many; /* more than IMSAFE__SCAN_FEW: no leaps, the table walks */
     uint8_t bytes[IMSAFE__SCAN_FEW];
-    size_t next[IMSAFE__SCAN_FEW]; /* each byte's next position, once found */
+    size_t next[IMSAFE__SCAN_FEW]; /* each byte's next position; SIZE_MAX
+                                    * until it is looked for */
 };
 void imsafe__seek_init(struct imsafe__seek *k, const uint8_t *p, size_t n, const uint8_t *in_set);
 size_t imsafe__seek_leap(struct imsafe__seek *k, size_t i);

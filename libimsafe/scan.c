@@ -4,8 +4,10 @@
  * sanitized output before it leaves the library (the output gate).
  *
  * One linear pass.  A byte that starts no signature costs one table lookup
- * ("<" also looks at the byte after it); a candidate is checked against the
- * few signatures sharing its first byte only.  Checks look at most
+ * ("<" also looks at the byte after it), or nothing where a mode has at
+ * most IMSAFE__SCAN_FEW start bytes (a passed payload's): memchr leaps to
+ * the next of them.  A candidate is checked against the few signatures
+ * sharing its first byte only.  Checks look at most
  * SCAN_WINDOW bytes ahead, so the scanner can run on a stream of chunks
  * (the output sent to a host's sink): the last SCAN_WINDOW bytes of a chunk
  * wait in a carry buffer until the next chunk or the end gives them their
