@@ -132,12 +132,23 @@ struct imsafe__scan {
     uint8_t order[64];
     uint32_t pre_mask[64], pre_val[64]; /* their first bytes, by order (scan.c) */
     uint8_t starts[256]; /* bytes that start one of them, in either case if nocase */
-    unsigned nstarts;    /* how many bytes starts[] holds */
     uint8_t grp_start[256], grp_len[256];
     uint8_t lt_start[256], lt_len[256];
     unsigned skip; /* payload scans: signature classes left out (scan.c) */
 };
 void imsafe__scan_init(struct imsafe__scan *s, enum imsafe__scan_mode mode);
+void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n);
+/* Finish the pass: 1 and *hit filled (hit may be NULL) when something was
+ * found, else 0. */
+int imsafe__scan_end(struct imsafe__scan *s, struct imsafe__scan_hit *hit);
+/* init + feed + end over one buffer. */
+int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
+                     struct imsafe__scan_hit *hit);
+/* PAYLOAD mode over a whole payload passed as is, of type t: t must be
+ * imsafe__sniff(p, n), as imsafe.c's pipeline has it (its own format's
+ * signatures are no finding, and the payload is not sniffed twice). */
+int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
+                         struct imsafe__scan_hit *hit);
 /* The next position at or after i (i <= n) whose byte is in a set of a few
  * bytes (the PDF parser's keyword letters, a passed payload's signature
  * starts; scan.c).  The 16 bytes from i are looked up in the set's table,
@@ -164,18 +175,6 @@ static inline size_t imsafe__seek_next(struct imsafe__seek *k, size_t i)
             return i;
     return i < k->n ? imsafe__seek_leap(k, i) : k->n;
 }
-void imsafe__scan_feed(struct imsafe__scan *s, const uint8_t *p, size_t n);
-/* Finish the pass: 1 and *hit filled (hit may be NULL) when something was
- * found, else 0. */
-int imsafe__scan_end(struct imsafe__scan *s, struct imsafe__scan_hit *hit);
-/* init + feed + end over one buffer. */
-int imsafe__scan_buf(const uint8_t *p, size_t n, enum imsafe__scan_mode mode,
-                     struct imsafe__scan_hit *hit);
-/* PAYLOAD mode over a whole payload passed as is, of type t: t must be
- * imsafe__sniff(p, n), as imsafe.c's pipeline has it (its own format's
- * signatures are no finding, and the payload is not sniffed twice). */
-int imsafe__scan_payload(const uint8_t *p, size_t n, imsafe_type t,
-                         struct imsafe__scan_hit *hit);
 
 /* ------------------------------------------------------------------- job */
 

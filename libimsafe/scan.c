@@ -389,9 +389,6 @@ static void index_sigs(struct imsafe__scan *s)
         if (sigs[i].nocase && g[0] >= 'a' && g[0] <= 'z')
             s->starts[g[0] - 32] = 1;
     }
-    s->nstarts = 0;
-    for (unsigned c = 0; c < 256; c++)
-        s->nstarts += s->starts[c] != 0;
     unsigned pos = 0;
     for (unsigned k = 0; k < 512; k++) {
         start[k] = (uint8_t)pos;
@@ -456,10 +453,11 @@ static void scan_view(struct imsafe__scan *s, const uint8_t *v, size_t vlen, uin
 {
     if (s->hit.reason != IMSAFE_R_NONE)
         return;
-    if (s->nstarts <= IMSAFE__SCAN_FEW) {
-        /* a passed payload's few start bytes: memchr over the gaps */
-        struct imsafe__seek k;
-        imsafe__seek_init(&k, v, to, s->starts);
+    struct imsafe__seek k;
+    imsafe__seek_init(&k, v, to, s->starts);
+    if (!k.many) {
+        /* a passed payload's few start bytes: memchr over the gaps;
+         * other modes have more, and the table walks below */
         for (size_t i = imsafe__seek_next(&k, from); i < to; i = imsafe__seek_next(&k, i + 1)) {
             candidate(s, v + i, vlen - i, base + i);
             if (s->hit.reason != IMSAFE_R_NONE)
