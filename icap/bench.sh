@@ -23,8 +23,8 @@
 # (make-set.sh; BENCH_SET=DIR names a ready one), plus a passed type: a
 # 153 KiB PDF (over Squid's 64 KiB backup, so echoed in a 200) and a
 # 31 KiB one (passed with a 204), each twice: downloaded (GET, RESPMOD)
-# and uploaded (PUT to nginx's WebDAV, REQMOD).  Also imsafe-check's own time for the photo and
-# for the avatars, the part of the cost that is the sanitize itself.
+# and uploaded (PUT to nginx's WebDAV, REQMOD).  Also imsafe-check's own
+# time for each file, the part of the cost that is the sanitize itself.
 #
 # Downloads over 64 KiB do not complete through Debian 12's Squid 5.7 with
 # a service that answers after the whole body (imsafe-icap(8), BUGS): the
